@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AgentdeskConfig(AppConfig):
+    name = "agentdesk"
+    verbose_name = "Agent desk"

@@ -1,0 +1,106 @@
+"""The people who pay: customers and their billing addresses (never any card data)."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from customers.countries import COUNTRIES, address_rule
+
+
+def validate_not_blank(value: str) -> None:
+    if not value or not value.strip():
+        raise ValidationError("This field cannot be blank.", code="blank")
+
+
+def validate_country(value: str) -> None:
+    if value not in COUNTRIES:
+        raise ValidationError(
+            "'%(value)s' is not an ISO 3166-1 alpha-2 country code (for example GB, US, DE).",
+            code="invalid_country",
+            params={"value": value},
+        )
+
+
+class Customer(models.Model):
+    crm_id = models.CharField(
+        "CRM id",
+        max_length=64,
+        blank=True,
+        null=True,
+        unique=True,
+        help_text="The customer's id in the CRM it came from; empty for customers typed in.",
+    )
+    first_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    last_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +441632960961")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["phone"]),
+            models.Index(fields=["email"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def clean(self) -> None:
+        if self.crm_id == "":
+            self.crm_id = None
+        if self.phone and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone):
+            raise ValidationError({"phone": "Enter a phone number, e.g. +44 1632 960961."})
+
+
+class BillingAddress(models.Model):
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="billing_address"
+    )
+    line1 = models.CharField("address line 1", max_length=200, validators=[validate_not_blank])
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, validators=[validate_not_blank])
+    state = models.CharField("state / region", max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(
+        max_length=2,
+        validators=[validate_country],
+        help_text="ISO 3166-1 alpha-2, e.g. GB",
+    )
+
+    class Meta:
+        verbose_name_plural = "billing addresses"
+
+    def __str__(self) -> str:
+        parts = [self.line1, self.line2, self.city, self.state, self.postcode, self.country]
+        return ", ".join(p for p in parts if p)
+
+    def clean_fields(self, exclude: object = None) -> None:
+        self.country = (self.country or "").strip().upper()
+        super().clean_fields(exclude)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        if self.country not in COUNTRIES:
+            return  # the field validator reports it
+        rule = address_rule(self.country)
+        errors = {}
+        if rule.state_required and not self.state.strip():
+            errors["state"] = f"{rule.state_label} is required for {COUNTRIES[self.country]}."
+        postcode = self.postcode.strip()
+        if not postcode:
+            if rule.postcode_required:
+                errors["postcode"] = f"A postcode is required for {COUNTRIES[self.country]}."
+        elif not re.fullmatch(rule.postcode_pattern, postcode):
+            example = f" (for example {rule.postcode_example})" if rule.postcode_example else ""
+            errors["postcode"] = (
+                f"This is not a valid postcode for {COUNTRIES[self.country]}{example}."
+            )
+        if errors:
+            raise ValidationError(errors)

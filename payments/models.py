@@ -1,0 +1,351 @@
+"""Orders, payment flows, payments (one attempt = one VCC session), their append-only timeline,
+and the raw webhook deliveries. State changes happen only in payments/services.py."""
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from agentdesk.models import Agent
+from customers.models import Customer
+from payments.currencies import CURRENCIES
+from payments.money import MoneyError, check_amount, currency_exponent
+
+# [decided] VCC's example paymentData keys (docs/vcc-payment-api.md); a flow may remap them.
+DEFAULT_PAYMENT_DATA_KEYS: dict[str, str] = {
+    "first_name": "FirstName",
+    "last_name": "Surname",
+    "email": "Email",
+    "line1": "Street1",
+    "city": "City",
+    "state": "State",
+    "postcode": "Postcode",
+    "country": "Country",
+    "amount": "Amount",
+    "currency": "Currency",
+    "reference": "MerchantReferenceCode",
+}
+
+
+def default_payment_data_keys() -> dict[str, str]:
+    return dict(DEFAULT_PAYMENT_DATA_KEYS)
+
+
+def generate_reference() -> str:
+    """A payment reference an agent can read out on the phone: PAY- and 8 unambiguous chars."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "PAY-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def validate_currency(value: str) -> None:
+    try:
+        currency_exponent(value)
+    except MoneyError as error:
+        raise ValidationError(str(error), code="invalid_currency") from None
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reference = models.CharField(
+        "payment reference",
+        max_length=64,
+        unique=True,
+        default=generate_reference,
+        help_text="Sent to VCC as the merchant reference; generated when left blank.",
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    amount = models.DecimalField(max_digits=18, decimal_places=4)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    paid_amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def clean_fields(self, exclude: object = None) -> None:
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        if self.amount is None or self.currency not in CURRENCIES:
+            return  # the fields' own validators report these
+        try:
+            check_amount(Decimal(self.amount), self.currency)
+        except MoneyError as error:
+            raise ValidationError({"amount": str(error)}) from None
+
+
+class PaymentFlow(models.Model):
+    """Which VCC account and accountConfigurationId a payment uses: edited in admin, so a flow
+    can move from staging to production without a deploy."""
+
+    class Environment(models.TextChoices):
+        STAGING = "staging", "Staging"
+        PRODUCTION = "production", "Production"
+
+    class DisplayMode(models.TextChoices):
+        IFRAME = "iframe", "Inside the desk (iframe)"
+        POPUP = "popup", "Popup window"
+
+    name = models.CharField(max_length=100, unique=True)
+    account = models.CharField(
+        "VCC account",
+        max_length=50,
+        help_text="A name from VCC_ACCOUNTS (credentials live in the environment).",
+    )
+    account_configuration_id = models.PositiveIntegerField(
+        "accountConfigurationId",
+        null=True,
+        blank=True,
+        help_text="Provisioned by Vonage per account; blank uses the account's default flow.",
+    )
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.STAGING
+    )
+    display_mode = models.CharField(
+        max_length=16, choices=DisplayMode.choices, default=DisplayMode.IFRAME
+    )
+    payment_data_keys = models.JSONField(
+        "paymentData keys",
+        default=default_payment_data_keys,
+        help_text="Our field name -> the paymentData key this flow's gateway expects.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Preselected on the desk; one flow at most."
+    )
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_flow"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [STAGING]" if self.is_staging else self.name
+
+    @property
+    def is_staging(self) -> bool:
+        return self.environment == self.Environment.STAGING
+
+    def clean(self) -> None:
+        from payments.vcc.accounts import configured_account_names
+
+        names = configured_account_names()
+        if self.account not in names:
+            raise ValidationError(
+                {"account": f"Unknown VCC account; configured: {', '.join(names) or 'none'}."}
+            )
+        keys = self.payment_data_keys
+        if not isinstance(keys, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
+        ):
+            raise ValidationError(
+                {"payment_data_keys": "Give an object of our field name -> paymentData key."}
+            )
+        unknown = set(keys) - set(DEFAULT_PAYMENT_DATA_KEYS)
+        if unknown:
+            raise ValidationError(
+                {
+                    "payment_data_keys": (
+                        f"Unknown field(s) {', '.join(sorted(unknown))}; known: "
+                        f"{', '.join(DEFAULT_PAYMENT_DATA_KEYS)}."
+                    )
+                }
+            )
+
+
+class Payment(models.Model):
+    """One attempt to take an order's money: one VCC session."""
+
+    class State(models.TextChoices):
+        STARTING = "starting", "Starting"
+        IN_PROGRESS = "in_progress", "Waiting for the caller"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        ERROR = "error", "Gateway error"
+        ABANDONED = "abandoned", "Abandoned"
+        EXPIRED = "expired", "Expired"
+        UNKNOWN = "unknown", "Outcome unknown"
+        FAILED_TO_START = "failed_to_start", "Failed to start"
+
+    LIVE_STATES = (State.STARTING, State.IN_PROGRESS)
+    # States that forbid another attempt on the same order (enforced by a constraint below).
+    BLOCKING_STATES = (State.STARTING, State.IN_PROGRESS, State.APPROVED, State.UNKNOWN)
+    FINAL_STATES = (
+        State.APPROVED,
+        State.DECLINED,
+        State.ERROR,
+        State.ABANDONED,
+        State.EXPIRED,
+        State.FAILED_TO_START,
+    )
+    RETRYABLE_STATES = (
+        State.FAILED_TO_START,
+        State.DECLINED,
+        State.ERROR,
+        State.ABANDONED,
+        State.EXPIRED,
+    )
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    flow = models.ForeignKey(PaymentFlow, on_delete=models.PROTECT, related_name="payments")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="payments")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.STARTING)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session_guid = models.CharField(
+        "VCC session GUID", max_length=64, unique=True, null=True, blank=True
+    )
+    provider_url = models.URLField("provider page URL", max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Polling outbox: when the next GET of the session is due (None when no poll is wanted).
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    # What the gateway answered (never card data).
+    gateway_decision = models.CharField(max_length=20, blank=True)
+    gateway_reason_code = models.CharField(max_length=20, blank=True)
+    gateway_reference = models.CharField(max_length=100, blank=True, db_index=True)
+    result_amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    card_brand = models.CharField(max_length=30, blank=True)
+    message = models.CharField(
+        max_length=500, blank=True, help_text="Why it failed to start, or what is unknown."
+    )
+    flagged = models.BooleanField(
+        default=False, help_text="A contradictory result arrived: a supervisor must look."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("take_payment", "Can take payments at the desk"),
+            ("resolve_payment", "Can resolve payments of unknown outcome"),
+            ("export_payment", "Can export payments as CSV"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["starting", "in_progress", "approved", "unknown"]),
+                name="one_live_payment_per_order",
+                violation_error_message="This order already has a payment in progress, "
+                "approved or of unknown outcome.",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(next_poll_at__isnull=False),
+                name="payment_poll_due",
+            ),
+            models.Index(fields=["state", "-created_at"], name="payment_state_recent"),
+            models.Index(fields=["agent", "-created_at"], name="payment_agent_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.reference} #{self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in self.LIVE_STATES
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in self.RETRYABLE_STATES
+
+
+class PaymentEvent(models.Model):
+    """Append-only timeline of a payment: what was learnt, from where. Never card data."""
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Poll"
+        AGENT = "agent", "Agent"
+        SUPERVISOR = "supervisor", "Supervisor"
+        SYSTEM = "system", "System"
+
+    class Kind(models.TextChoices):
+        STATE_CHANGED = "state_changed", "State changed"
+        REPEATED = "repeated", "Repeated result (no change)"
+        CONTRADICTION = "contradiction", "Contradictory result (flagged)"
+        NOTE = "note", "Note"
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.source})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Payment events are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class WebhookDelivery(models.Model):
+    """A webhook POST from VCC, stored raw before anything else is done with it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        INVALID = "invalid", "Invalid"
+        FAILED = "failed", "Failed"
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    body = models.TextField()
+    is_valid = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.CharField(max_length=500, blank=True)
+    session_guid = models.CharField(max_length=64, blank=True, db_index=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.session_guid or 'no session'})"

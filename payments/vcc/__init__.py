@@ -1,0 +1,1 @@
+"""The only code that knows VCC's URLs and JSON."""

@@ -1,0 +1,68 @@
+"""Small builder functions for test data: sensible defaults, override what the test is about."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+
+from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
+from customers.models import BillingAddress, Customer
+from payments.models import Order, PaymentFlow
+
+__all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
+
+PASSWORD = "correct horse battery staple"
+
+
+def agent_user(username: str = "agent1", *, vcc_agent_id: str = "1001") -> User:
+    user = User.objects.create_user(username, password=PASSWORD, first_name=username.title())
+    user.groups.add(Group.objects.get(name=AGENTS))
+    Agent.objects.create(user=user, vcc_agent_id=vcc_agent_id)
+    return user
+
+
+def staff_user(username: str, group: str) -> User:
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def customer(**fields: Any) -> Customer:
+    address = fields.pop("address", {})
+    defaults: dict[str, Any] = {
+        "first_name": "Priya",
+        "last_name": "Patel",
+        "email": "priya@example.com",
+        "phone": "+441632960961",
+    }
+    defaults.update(fields)
+    result = Customer.objects.create(**defaults)
+    address_defaults = {
+        "line1": "12 Acacia Avenue",
+        "city": "Leeds",
+        "postcode": "LS1 4AP",
+        "country": "GB",
+    }
+    address_defaults.update(address)
+    BillingAddress.objects.create(customer=result, **address_defaults)
+    return result
+
+
+def order(**fields: Any) -> Order:
+    defaults: dict[str, Any] = {"amount": Decimal("12.40"), "currency": "GBP"}
+    defaults.update(fields)
+    if "customer" not in defaults:
+        defaults["customer"] = customer()
+    return Order.objects.create(**defaults)
+
+
+def flow(**fields: Any) -> PaymentFlow:
+    defaults: dict[str, Any] = {
+        "name": "Staging cards",
+        "account": "builtin",
+        "account_configuration_id": 1,
+        "environment": PaymentFlow.Environment.STAGING,
+        "is_default": True,
+    }
+    defaults.update(fields)
+    return PaymentFlow.objects.create(**defaults)

@@ -1,0 +1,57 @@
+"""Shared fixtures: the personas (an agent, a supervisor, an administrator) and the rule that
+under CI the real PostgreSQL and Redis are used, never skipped."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from tests import builders
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI:
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if engine != "django.db.backends.postgresql" or not settings.REDIS_URL:
+            raise pytest.UsageError(
+                "Under CI the suite runs on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL."
+            )
+
+
+def require_service(name: str, available: bool) -> None:
+    """Skip on a laptop without the service; fail under CI, where it must be there."""
+    if available:
+        return
+    message = f"{name} is not configured (set it in the environment to run this test)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service("REDIS_URL", bool(settings.REDIS_URL))
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def agent_user(db: None) -> User:
+    return builders.agent_user("agent1", vcc_agent_id="1001")
+
+
+@pytest.fixture
+def other_agent_user(db: None) -> User:
+    return builders.agent_user("agent2", vcc_agent_id="1002")
+
+
+@pytest.fixture
+def supervisor_user(db: None) -> User:
+    return builders.staff_user("supervisor", builders.SUPERVISORS)
+
+
+@pytest.fixture
+def administrator_user(db: None) -> User:
+    return builders.staff_user("administrator", builders.ADMINISTRATORS)
