@@ -54,7 +54,7 @@ pytest: install browser
 test: lint typecheck pytest
 
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH)
 
 lock:
 	$(PYTHON) -m pip install --quiet uv
