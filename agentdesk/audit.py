@@ -1,6 +1,6 @@
 """The audit trail's one writer."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from agentdesk.models import AuditEntry
@@ -16,14 +16,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
 def record(
     action: AuditEntry.Action,
     *,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: User | AnonymousUser | None = None,
     actor_name: str = "",
     target: object = "",
     request: HttpRequest | None = None,
     **details: object,
 ) -> AuditEntry:
     """Append one entry: `actor` did `action` to `target`, with a few non-sensitive details."""
-    user = actor if isinstance(actor, AbstractBaseUser) else None
+    user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
         actor=user,
         actor_name=actor_name or (user.get_username() if user else ""),
