@@ -27,6 +27,8 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
         )
     if settings.get("VCC_SANDBOX_ENABLED"):
         problems.append("VCC_SANDBOX_ENABLED is on: the built-in sandbox cannot run in production.")
+    if settings.get("VCC_SKIP_CALL_TRANSFER"):
+        problems.append("VCC_SKIP_CALL_TRANSFER is on: it is for testing without a live call.")
     accounts = settings.get("VCC_ACCOUNTS") or {}
     if "builtin" in accounts:  # type: ignore[operator]
         problems.append("VCC_ACCOUNTS names the built-in sandbox: list real VCC accounts.")

@@ -230,9 +230,23 @@ VCC_ACCOUNTS: dict[str, dict[str, str]] = {
     }
     for name in env.list("VCC_ACCOUNTS", default=["builtin"] if VCC_SANDBOX_ENABLED else [])
 }
+# Testing only (VCC's skipCallTransfer): open sessions without a live call. Never in production.
+VCC_SKIP_CALL_TRANSFER = env.bool("VCC_SKIP_CALL_TRANSFER", default=False)
 VCC_CONNECT_TIMEOUT = env.float("VCC_CONNECT_TIMEOUT", default=3.05)
 VCC_READ_TIMEOUT = env.float("VCC_READ_TIMEOUT", default=10.0)
 VCC_RESULT_RETENTION = timedelta(seconds=env.int("VCC_RESULT_RETENTION_SECONDS", default=900))
+# First read of a new session's status, right after it opens (the poller takes it from there).
+PAYMENT_POLL_FIRST_DELAY = timedelta(seconds=env.float("PAYMENT_POLL_FIRST_DELAY", default=1.0))
+
+# Webhook: VCC first obtains a bearer token from our token endpoint with these client
+# credentials (handed to Vonage), then POSTs results with it. Empty in production = webhooks
+# refused (polling alone still gets every result home).
+WEBHOOK_CLIENT_ID = env.str(
+    "WEBHOOK_CLIENT_ID", default="" if PRODUCTION else "builtin-webhook-client"
+)
+WEBHOOK_CLIENT_SECRET = env.str(
+    "WEBHOOK_CLIENT_SECRET", default="" if PRODUCTION else "builtin-webhook-secret"
+)
 
 # Sign-in throttling: this many failures per username or address within the window lock it.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

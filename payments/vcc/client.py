@@ -1,0 +1,393 @@
+"""The VCC Payment API client: OAuth token shared by every process, the three calls, retries
+where they are safe, a shared circuit breaker, and typed errors a person can act on.
+
+Nothing here logs or raises with a secret, a provider token or a response body.
+"""
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from payments.vcc import parsing
+from payments.vcc.accounts import VccAccount, env_key, get_account
+from payments.vcc.errors import (
+    VccCredentialsError,
+    VccError,
+    VccOutcomeUncertain,
+    VccProviderCredentialsError,
+    VccRateLimited,
+    VccRejectedError,
+    VccSessionNotFound,
+    VccUnavailable,
+    VccUnknownConfigurationError,
+)
+from payments.vcc.types import NewSession, SessionStatus
+
+log = logging.getLogger("payments.vcc")
+
+SCOPE = "globalpci"
+SESSION_PATH = "/v1/session"
+DIGITAL_SESSION_PATH = "/v1/digitalsession"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long a safe call is retried (token request and GET session)."""
+
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+    # A Retry-After longer than this is not slept through: the error goes to the caller.
+    max_retry_after: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before attempt number `attempt + 1`."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    """Shared by all processes through the cache: after `threshold` consecutive failures to
+    reach VCC, calls fail fast for `open_seconds` instead of making every agent wait."""
+
+    threshold: int = 5
+    open_seconds: float = 15.0
+
+    def check(self, account: str) -> None:
+        until = cache.get(f"vcc:circuit:{account}:open_until")
+        if until is not None and until > time.time():
+            raise VccUnavailable(
+                f"VCC (account '{account}') is not answering; calls are paused for "
+                f"{until - time.time():.0f} more seconds. Try again shortly."
+            )
+
+    def failed(self, account: str) -> None:
+        key = f"vcc:circuit:{account}:failures"
+        cache.add(key, 0, timeout=60)
+        try:
+            failures = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=60)
+            failures = 1
+        if failures >= self.threshold:
+            cache.set(
+                f"vcc:circuit:{account}:open_until",
+                time.time() + self.open_seconds,
+                timeout=int(self.open_seconds) + 1,
+            )
+
+    def succeeded(self, account: str) -> None:
+        cache.delete_many([f"vcc:circuit:{account}:failures", f"vcc:circuit:{account}:open_until"])
+
+
+class VccClient:
+    """One VCC account's client. Safe to share between threads of a process."""
+
+    def __init__(
+        self,
+        account: VccAccount,
+        *,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.account = account
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker()
+        self.timeout = (settings.VCC_CONNECT_TIMEOUT, settings.VCC_READ_TIMEOUT)
+        self._http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        self._http.mount("https://", adapter)
+        self._http.mount("http://", adapter)
+        # Keyed by URL and client id too, so changed credentials never reuse an old token.
+        fingerprint = hashlib.sha256(f"{account.auth_url} {account.client_id}".encode()).hexdigest()
+        self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
+
+    # --- The Payment API ----------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        agent_id: str,
+        payment_data: Mapping[str, str],
+        account_configuration_id: int | None = None,
+        skip_call_transfer: bool = False,
+    ) -> NewSession:
+        """`POST /v1/session`: open an agent-assist session on the agent's live call."""
+        body: dict[str, Any] = {"agentId": agent_id, "paymentData": dict(payment_data)}
+        if account_configuration_id is not None:
+            body["accountConfigurationId"] = account_configuration_id
+        if skip_call_transfer:
+            body["skipCallTransfer"] = True
+        return parsing.new_session(self._post(SESSION_PATH, body))
+
+    def create_digital_session(
+        self,
+        *,
+        agent_id: str,
+        payment_data: Mapping[str, str],
+        account_configuration_id: int | None = None,
+    ) -> NewSession:
+        """`POST /v1/digitalsession`: pay-by-link; paymentData carries CustomerPhoneNumber."""
+        body: dict[str, Any] = {"agentId": agent_id, "paymentData": dict(payment_data)}
+        if account_configuration_id is not None:
+            body["accountConfigurationId"] = account_configuration_id
+        return parsing.new_session(self._post(DIGITAL_SESSION_PATH, body))
+
+    def get_session(self, session_guid: str, *, currency: str = "") -> SessionStatus:
+        """`GET /v1/session/{guid}`; `currency` converts the result's minor units when the
+        result does not echo its own currency."""
+        path = f"{SESSION_PATH}/{quote(session_guid, safe='')}"
+        body = self._call("GET", path, retry=True)
+        return parsing.session_status(body, currency=currency)
+
+    # --- The token ----------------------------------------------------------------------
+
+    def token(self, *, stale: str | None = None) -> str:
+        """A valid access token, shared by every process through the cache. `stale` is a
+        token VCC just refused: it is replaced rather than returned again."""
+        cached = cache.get(self._token_key)
+        if cached and cached != stale:
+            return str(cached)
+        lock_key = self._token_key + ":lock"
+        deadline = time.monotonic() + settings.VCC_CONNECT_TIMEOUT + settings.VCC_READ_TIMEOUT
+        while not cache.add(lock_key, 1, timeout=30):
+            # Another process is fetching: wait for its token rather than stampede VCC.
+            time.sleep(0.05)
+            cached = cache.get(self._token_key)
+            if cached and cached != stale:
+                return str(cached)
+            if time.monotonic() > deadline:
+                break
+        try:
+            cached = cache.get(self._token_key)
+            if cached and cached != stale:
+                return str(cached)
+            access_token, expires_in = self._fetch_token()
+            # Refresh a little before VCC's expiry: 10% of the lifetime, at least 30 s.
+            margin = max(30.0, expires_in * 0.1)
+            cache.set(self._token_key, access_token, timeout=max(1, int(expires_in - margin)))
+            return access_token
+        finally:
+            cache.delete(lock_key)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        data = {"grant_type": "client_credentials", "scope": SCOPE}
+        auth = (self.account.client_id, self.account.client_secret)
+        for attempt in range(self.retry.attempts):
+            try:
+                response = self._send("POST", self.account.auth_url, data=data, auth=auth)
+            except VccUnavailable:
+                if attempt + 1 >= self.retry.attempts:
+                    raise
+                time.sleep(self.retry.delay(attempt))
+                continue
+            if response.status_code in (400, 401, 403):
+                raise self._token_refused(response)
+            if response.status_code == 429 or response.status_code >= 500:
+                error = self._server_error(response, "token request")
+                if attempt + 1 >= self.retry.attempts or not self._wait_before_retry(
+                    error, attempt
+                ):
+                    raise error
+                continue
+            if response.status_code != 200:
+                raise VccRejectedError(
+                    f"VCC's token endpoint answered HTTP {response.status_code} for account "
+                    f"'{self.account.name}'.",
+                    status=response.status_code,
+                )
+            return parsing.token(parsing.json_object(response))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _token_refused(self, response: requests.Response) -> VccError:
+        code = parsing.error_code(response)
+        name = self.account.name
+        if code == "invalid_client" or response.status_code == 401:
+            return VccCredentialsError(
+                f"VCC refused the API client credentials of account '{name}' (invalid_client): "
+                f"check {env_key(name, 'CLIENT_ID')} and {env_key(name, 'CLIENT_SECRET')}.",
+                status=response.status_code,
+            )
+        if code == "invalid_scope":
+            return VccCredentialsError(
+                f"The API client of account '{name}' may not use the Payment API "
+                f"(scope {SCOPE}): ask Vonage to grant it.",
+                status=response.status_code,
+            )
+        return VccRejectedError(
+            f"VCC's token endpoint refused account '{name}' ({code or response.status_code}).",
+            status=response.status_code,
+        )
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", path, json_body=body, retry=False)
+
+    def _call(
+        self, method: str, path: str, *, json_body: dict[str, Any] | None = None, retry: bool
+    ) -> dict[str, Any]:
+        """One Payment API call with the bearer token; one token refresh on 401; retries
+        (GET only) on connection errors, 429 and 5xx."""
+        url = self.account.api_url + path
+        attempts = self.retry.attempts if retry else 1
+        token = self.token()
+        refreshed = False
+        attempt = 0
+        while True:
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            try:
+                response = self._send(
+                    method, url, json=json_body, headers=headers, may_reach=not retry
+                )
+            except VccUnavailable:
+                attempt += 1
+                if attempt >= attempts:
+                    raise
+                time.sleep(self.retry.delay(attempt - 1))
+                continue
+            if response.status_code == 401 and not refreshed:
+                token, refreshed = self.token(stale=token), True
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                error = self._server_error(response, f"{method} {path_shape(path)}")
+                attempt += 1
+                if attempt >= attempts or not self._wait_before_retry(error, attempt - 1):
+                    raise error
+                continue
+            if response.status_code >= 400:
+                raise self._api_refused(response, method, path)
+            return parsing.json_object(response)
+
+    def _send(
+        self, method: str, url: str, *, may_reach: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request, log it, feed the breaker. Connection failures become
+        VccUnavailable, or VccOutcomeUncertain when a non-retryable request may have arrived."""
+        self.breaker.check(self.account.name)
+        started = time.monotonic()
+        status: int | str = "-"
+        try:
+            response = self._http.request(method, url, timeout=self.timeout, **kwargs)
+            status = response.status_code
+        except requests.Timeout as error:
+            status = "timeout"
+            self.breaker.failed(self.account.name)
+            if may_reach and not isinstance(error, requests.ConnectTimeout):
+                raise VccOutcomeUncertain(
+                    "VCC did not answer in time: the payment session may or may not have been "
+                    "created. Check with the caller before starting again.",
+                ) from None
+            raise VccUnavailable(
+                f"VCC (account '{self.account.name}') did not answer in time."
+            ) from None
+        except requests.ConnectionError:
+            status = "unreachable"
+            self.breaker.failed(self.account.name)
+            raise VccUnavailable(
+                f"VCC (account '{self.account.name}') cannot be reached. Try again shortly."
+            ) from None
+        finally:
+            log.info(
+                "vcc_call account=%s method=%s path=%s status=%s duration_ms=%.0f",
+                self.account.name,
+                method,
+                path_shape(url),
+                status,
+                (time.monotonic() - started) * 1000,
+            )
+        if response.status_code >= 500:
+            self.breaker.failed(self.account.name)
+        else:
+            self.breaker.succeeded(self.account.name)
+        return response
+
+    def _server_error(self, response: requests.Response, what: str) -> VccUnavailable:
+        if response.status_code == 429:
+            return VccRateLimited(
+                f"VCC asked us to slow down ({what}); trying again shortly.",
+                retry_after=parsing.retry_after(response),
+            )
+        return VccUnavailable(
+            f"VCC had a problem answering ({what}: HTTP {response.status_code}). "
+            "Try again shortly.",
+            status=response.status_code,
+        )
+
+    def _wait_before_retry(self, error: VccUnavailable, attempt: int) -> bool:
+        """Sleep before the next try; False when VCC asked for a longer pause than we wait."""
+        delay = self.retry.delay(attempt)
+        if isinstance(error, VccRateLimited) and error.retry_after is not None:
+            if error.retry_after > self.retry.max_retry_after:
+                return False
+            delay = max(delay, error.retry_after)
+        time.sleep(delay)
+        return True
+
+    def _api_refused(self, response: requests.Response, method: str, path: str) -> VccError:
+        status = response.status_code
+        text = parsing.error_text(response)
+        name = self.account.name
+        if status == 404 and method == "GET":
+            return VccSessionNotFound(
+                "VCC no longer has this session: its result is kept only 15 minutes.",
+                status=status,
+            )
+        if "account configuration does not exist" in text.lower():
+            return VccUnknownConfigurationError(
+                f"VCC account '{name}' has no such accountConfigurationId: an administrator "
+                "must correct the payment flow.",
+                status=status,
+            )
+        if "invalid_client_key" in text:
+            return VccProviderCredentialsError(
+                f"The PCI provider refused VCC account '{name}''s credentials "
+                "(invalid_client_key): Vonage must fix the account's PCI configuration.",
+                status=status,
+            )
+        if "invalid_client" in text:
+            return VccProviderCredentialsError(
+                f"The PCI provider refused this payment flow for VCC account '{name}' "
+                "(invalid_client): Vonage must grant the account access to it.",
+                status=status,
+            )
+        if status == 401:
+            return VccCredentialsError(
+                f"VCC refused a fresh token for account '{name}': check its API client.",
+                status=status,
+            )
+        return VccRejectedError(
+            f"VCC refused the request (HTTP {status}){': ' + text if text else ''}.",
+            status=status,
+        )
+
+
+def path_shape(url: str) -> str:
+    """The path of `url` without host or query: safe to log (no credentials, no tokens)."""
+    path = url.split("://", 1)[-1]
+    path = path[path.find("/") :] if "/" in path else "/"
+    return path.split("?", 1)[0]
+
+
+_clients: dict[str, VccClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(account_name: str) -> VccClient:
+    """The shared client of a configured account (AccountConfigError if it is broken)."""
+    account = get_account(account_name)
+    with _clients_lock:
+        client = _clients.get(account_name)
+        if client is None or client.account != account:
+            client = _clients[account_name] = VccClient(account)
+        return client
