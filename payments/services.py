@@ -218,6 +218,7 @@ def start_payment(
         log.warning("payment=%s failed to start: %s", payment.pk, error)
         with transaction.atomic():
             payment = _locked(payment.pk)
+            payment.message = str(error)[:500]  # shown to the agent beside Retry
             _transition(payment, State.FAILED_TO_START, source=Source.SYSTEM, message=str(error))
         return StartedPayment(payment, None)
 

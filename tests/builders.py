@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
-from payments.models import Order, PaymentFlow
+from payments.models import Order, Payment, PaymentFlow
 
 __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
 
@@ -66,3 +66,16 @@ def flow(**fields: Any) -> PaymentFlow:
     }
     defaults.update(fields)
     return PaymentFlow.objects.create(**defaults)
+
+
+def payment(**fields: Any) -> Payment:
+    """A payment attempt already in a given state (test data; real ones move by services)."""
+    defaults: dict[str, Any] = {"state": Payment.State.IN_PROGRESS}
+    defaults.update(fields)
+    if "order" not in defaults:
+        defaults["order"] = order()
+    if "flow" not in defaults:
+        defaults["flow"] = PaymentFlow.objects.filter(is_default=True).first() or flow()
+    if "agent" not in defaults:
+        defaults["agent"] = Agent.objects.first()
+    return Payment.objects.create(**defaults)
