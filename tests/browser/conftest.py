@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -56,14 +57,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(django_db_setup: None) -> Iterator[Browser]:
     require_service(f"Chromium ({CHROMIUM}; `make browser` installs it)", Path(CHROMIUM).exists())
-    # Playwright's sync API keeps an event loop in this thread; Django must still run its ORM.
+    # Playwright's sync API keeps its event loop running in this thread. Django then sees an
+    # async context: it refuses the ORM unless told it is safe here, and (asgiref's Local) gives
+    # this code database connections of its own, which lack what the test database's setup
+    # serialized for transactional tests to restore: hand it over.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    serialized = {
+        alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     with sync_playwright() as playwright:
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        connections.close_all()  # the connections of Playwright's "async" context
 
 
 def live_database_url() -> str:

@@ -76,14 +76,14 @@ def sign_in(context: BrowserContext, base: str, shots: Shots) -> Page:
     expect(page.locator("#q")).to_be_focused()
     shots(page, "desk")
     # Set once: still there at the end means the page was never reloaded.
-    page.evaluate("window.deskPageId = 'the same page'")
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
     return page
 
 
 def settled(page: Page) -> None:
     """Wait until htmx has swapped and processed what it was asked for."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling')")
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
 
 
 def open_crm_caller(page: Page, shots: Shots) -> None:
@@ -207,11 +207,11 @@ def test_popup_mode_and_a_popup_the_browser_blocks(
     popup.close()
 
     # The browser blocks the next popup: the desk notices and offers it as a button.
-    page.evaluate("window.realOpen = window.open; window.open = function () { return null; }")
+    page.evaluate("() => { window.realOpen = window.open; window.open = () => null; }")
     page.click("button:has-text('Retry payment')")
     expect(page.locator("[data-popup-blocked]")).to_be_visible()
     shots(page, "popup-blocked")
-    page.evaluate("window.open = window.realOpen")
+    page.evaluate("() => { window.open = window.realOpen; }")
     second = Payment.objects.exclude(pk=first.pk).get()
     with page.expect_popup() as opened:
         page.click("button:has-text('Open the payment page')")
@@ -295,7 +295,7 @@ def test_nothing_sensitive_reaches_the_desk_page(
     no VCC client secret; the provider's tokens in the start response only."""
     responses: list[Response] = []
     page = sign_in(context, desk, shots)
-    page.on("response", responses.append)
+    page.on("response", lambda response: responses.append(response))
     open_crm_caller(page, shots)
     payment = start_payment(page, shots)
     frame = provider_frame(page, payment)
