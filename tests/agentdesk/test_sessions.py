@@ -11,14 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from agentdesk.sessions import SIGNED_IN_AT
+from tests.agentdesk.test_roles import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def expiry(client: Client) -> object:

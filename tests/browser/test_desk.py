@@ -130,12 +130,29 @@ def caller_keys(
     keypad.close()
 
 
-def submit_in_provider_page(page: Page, provider: FrameLocator | Page, shots: Shots) -> None:
+def submit_in_provider_page(screen: Page, provider: FrameLocator | Page, shots: Shots) -> None:
     button = provider.locator("#submit-payment")
     expect(button).to_be_enabled(timeout=10_000)
     expect(provider.locator("#masked-card_number")).to_contain_text("•")
-    shots(page, "masked-digits")
+    shots(screen, "masked-digits")
     button.click()
+
+
+def pay(
+    context: BrowserContext,
+    base: str,
+    payment: Payment,
+    keys: str,
+    shots: Shots,
+    *,
+    on: Page,
+    provider: FrameLocator | Page | None = None,
+) -> None:
+    """The caller keys `keys` on the phone, then the agent submits in the provider's page: the
+    iframe of the desk `on`, or the popup window `provider`."""
+    provider = provider or provider_frame(on, payment)
+    caller_keys(context, base, payment, keys, shots)
+    submit_in_provider_page(on, provider, shots)
 
 
 def expect_outcome(page: Page, label: str, shots: Shots, step: str) -> None:
@@ -151,11 +168,10 @@ def test_approved_in_the_iframe_without_a_reload(
     page = sign_in(context, desk, shots)
     open_crm_caller(page, shots)
     payment = start_payment(page, shots)
-    frame = provider_frame(page, payment)
+    provider_frame(page, payment)
     shots(page, "provider-page")
     assert page.locator("form[data-provider-form]").count() == 0  # the tokens left the page
-    caller_keys(context, desk, payment, APPROVED_CARD, shots)
-    submit_in_provider_page(page, frame, shots)
+    pay(context, desk, payment, APPROVED_CARD, shots, on=page)
     expect_outcome(page, "Approved", shots, "approved")
     expect(page.locator("#review .order-status")).to_have_text("Paid · 49.99 GBP")
     expect(page.locator("iframe")).to_have_count(0)
@@ -172,8 +188,7 @@ def test_declined_then_retried(desk: str, context: BrowserContext, shots: Shots)
     page = sign_in(context, desk, shots)
     open_crm_caller(page, shots)
     first = start_payment(page, shots)
-    caller_keys(context, desk, first, DECLINED_CARD, shots)
-    submit_in_provider_page(page, provider_frame(page, first), shots)
+    pay(context, desk, first, DECLINED_CARD, shots, on=page)
     expect_outcome(page, "Declined", shots, "declined")
     expect(page.locator("#payment-status")).to_contain_text("reason code 203")
     expect(page.locator("#review .order-status")).to_have_text("Open")
@@ -181,10 +196,9 @@ def test_declined_then_retried(desk: str, context: BrowserContext, shots: Shots)
     page.click("button:has-text('Retry payment')")
     expect(page.locator("#payment-status")).to_contain_text("Waiting for the caller")
     second = Payment.objects.exclude(pk=first.pk).get()
-    frame = provider_frame(page, second)
+    provider_frame(page, second)
     shots(page, "retry")
-    caller_keys(context, desk, second, APPROVED_CARD, shots)
-    submit_in_provider_page(page, frame, shots)
+    pay(context, desk, second, APPROVED_CARD, shots, on=page)
     expect_outcome(page, "Approved", shots, "approved-on-retry")
     expect(page.locator("#review .order-status")).to_have_text("Paid · 49.99 GBP")
 
@@ -201,8 +215,7 @@ def test_popup_mode_and_a_popup_the_browser_blocks(
     expect(popup.locator("h1")).to_have_text("Secure card payment")
     expect(page.locator("[data-popup-open]")).to_be_visible()
     shots(page, "popup-opened")
-    caller_keys(context, desk, first, DECLINED_CARD, shots)
-    submit_in_provider_page(popup, popup, shots)
+    pay(context, desk, first, DECLINED_CARD, shots, on=popup, provider=popup)
     expect_outcome(page, "Declined", shots, "declined")
     popup.close()
 
@@ -218,8 +231,7 @@ def test_popup_mode_and_a_popup_the_browser_blocks(
     popup = opened.value
     expect(popup.locator("h1")).to_have_text("Secure card payment")
     expect(page.locator("[data-popup-blocked]")).to_be_hidden()
-    caller_keys(context, desk, second, APPROVED_CARD, shots)
-    submit_in_provider_page(popup, popup, shots)
+    pay(context, desk, second, APPROVED_CARD, shots, on=popup, provider=popup)
     expect_outcome(page, "Approved", shots, "approved")
 
 
@@ -261,9 +273,7 @@ def test_manual_entry_with_a_validation_error_corrected(
     settled(page)
     shots(page, "review")
     payment = start_payment(page, shots)
-    frame = provider_frame(page, payment)
-    caller_keys(context, desk, payment, APPROVED_CARD, shots)
-    submit_in_provider_page(page, frame, shots)
+    pay(context, desk, payment, APPROVED_CARD, shots, on=page)
     expect_outcome(page, "Approved", shots, "approved")
 
 
@@ -282,9 +292,7 @@ def test_an_expired_page_is_restarted(desk: str, context: BrowserContext, shots:
     page.click("button:has-text('Restart payment')")
     expect(page.locator("#payment-status")).to_contain_text("Waiting for the caller")
     second = Payment.objects.exclude(pk=first.pk).get()
-    frame = provider_frame(page, second)
-    caller_keys(context, desk, second, APPROVED_CARD, shots)
-    submit_in_provider_page(page, frame, shots)
+    pay(context, desk, second, APPROVED_CARD, shots, on=page)
     expect_outcome(page, "Approved", shots, "approved-after-restart")
 
 
@@ -298,9 +306,7 @@ def test_nothing_sensitive_reaches_the_desk_page(
     page.on("response", lambda response: responses.append(response))
     open_crm_caller(page, shots)
     payment = start_payment(page, shots)
-    frame = provider_frame(page, payment)
-    caller_keys(context, desk, payment, APPROVED_CARD, shots)
-    submit_in_provider_page(page, frame, shots)
+    pay(context, desk, payment, APPROVED_CARD, shots, on=page)
     expect_outcome(page, "Approved", shots, "approved")
     ours = [
         (r.url, r.text())

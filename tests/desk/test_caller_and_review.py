@@ -12,23 +12,22 @@ from agentdesk.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
 from tests.desk.conftest import WORKSPACE
+from tests.desk.test_manual_entry import GOOD
 
 pytestmark = pytest.mark.django_db
 
+# The order fixture's payment data, with a new last name, address line and amount.
 DETAILS = {
+    **GOOD,
     "first_name": "Priya",
     "last_name": "Patel-Shah",
     "email": "priya@example.com",
     "phone": "+441632960961",
     "line1": "14 Acacia Avenue",
-    "line2": "",
     "city": "Leeds",
-    "state": "",
     "postcode": "LS1 4AP",
-    "country": "GB",
     "reference": "DEMO-42",
     "amount": "15.00",
-    "currency": "GBP",
     "description": "",
 }
 
