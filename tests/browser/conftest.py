@@ -2,7 +2,8 @@
 server, with the built-in VCC sandbox and a real Celery worker and beat (separate processes, on
 the test database and the Redis broker), as in production.
 
-Each test saves a screenshot of every step under tests/screenshots/<test>/ (git-ignored).
+Each test saves a screenshot of every step under tests/screenshots/<test>/ (git-ignored) and
+runs its own Chromium; the worker and beat serve the whole session.
 Without Chromium or Redis they are skipped on a laptop and fail under CI (`require_service`).
 They also wait for result processing (payments.tasks: the poll task and the webhook), which
 lives in another branch until it lands: without it they are skipped, wherever they run."""
@@ -18,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -46,6 +48,7 @@ CHROMIUM_ARGS = [
 # 10 minutes), so an expired page can be shown in a test that waits a little.
 PAGE_LIFETIME_SECONDS = 20
 READY_TIMEOUT = 90
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,26 +59,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def browser(django_db_setup: None) -> Iterator[Browser]:
+@pytest.fixture
+def browser(transactional_db: None) -> Iterator[Browser]:
+    """Chromium for one test, started once the test's database is ready.
+
+    While it runs, Playwright's sync API keeps its event loop running in this thread: Django
+    then sees an async context, so the ORM is allowed explicitly (and only) meanwhile, and the
+    test's queries get connections of their own (asgiref's Local), closed at the end."""
     require_service(f"Chromium ({CHROMIUM}; `make browser` installs it)", Path(CHROMIUM).exists())
-    # Playwright's sync API keeps its event loop running in this thread. Django then sees an
-    # async context: it refuses the ORM unless told it is safe here, and (asgiref's Local) gives
-    # this code database connections of its own, which lack what the test database's setup
-    # serialized for transactional tests to restore: hand it over.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    serialized = {
-        alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]
-        for alias in connections
-        if hasattr(connections[alias], "_test_serialized_contents")
-    }
-    with sync_playwright() as playwright:
-        for alias, contents in serialized.items():
-            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
+    with sync_playwright() as playwright, allow_orm_in_async_context():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-        connections.close_all()  # the connections of Playwright's "async" context
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
+
+
+@contextmanager
+def allow_orm_in_async_context() -> Iterator[None]:
+    before = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[ASYNC_UNSAFE]
+        else:
+            os.environ[ASYNC_UNSAFE] = before
 
 
 def live_database_url() -> str:
