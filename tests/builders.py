@@ -1,5 +1,6 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -7,7 +8,8 @@ from django.contrib.auth.models import Group, User
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
-from payments.models import Order, PaymentFlow
+from payments.models import Order, Payment, PaymentFlow
+from payments.vcc.types import PaymentResult, SessionStatus
 
 __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
 
@@ -66,3 +68,41 @@ def flow(**fields: Any) -> PaymentFlow:
     }
     defaults.update(fields)
     return PaymentFlow.objects.create(**defaults)
+
+
+def payment(**fields: Any) -> Payment:
+    """A payment whose VCC session is open and waiting for the caller, unless told otherwise."""
+    defaults: dict[str, Any] = {"state": Payment.State.IN_PROGRESS}
+    defaults.update(fields)
+    if "order" not in defaults:
+        defaults["order"] = order()
+    if "flow" not in defaults:
+        defaults["flow"] = PaymentFlow.objects.filter(is_default=True).first() or flow()
+    if "agent" not in defaults:
+        defaults["agent"] = Agent.objects.first() or agent_user().agent
+    if "session_guid" not in defaults:
+        defaults["session_guid"] = str(uuid.uuid4())
+    return Payment.objects.create(**defaults)
+
+
+def finished(
+    session_guid: str,
+    decision: str | None = "ACCEPT",
+    *,
+    amount: str | None = "12.40",
+    currency: str = "GBP",
+    reference: str = "GW-1",
+) -> SessionStatus:
+    """What VCC reports for a finished session: the gateway's decision, or none at all."""
+    result = None
+    if decision is not None:
+        result = PaymentResult(
+            decision=decision,
+            reason_code="100" if decision == "ACCEPT" else "481",
+            gateway_reference=reference,
+            amount=Decimal(amount) if amount else None,
+            currency=currency,
+        )
+    return SessionStatus(
+        session_guid=session_guid, session_state="Finished", finished=True, result=result
+    )
