@@ -188,11 +188,27 @@ def keypad(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def keypad_press(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+    """One key: answers the phone's new display as JSON to the keypad's script, else goes
+    back to the keypad page."""
     problem = ""
     try:
         sessions.press(str(guid), request.POST.get("key", ""))
     except sessions.SandboxRefused as refused:
         problem = str(refused)
+    if "application/json" in request.headers.get("Accept", ""):
+        try:
+            session = sessions.find(guid)
+        except sessions.SandboxRefused:
+            raise Http404("No such call.") from None
+        return JsonResponse(
+            {
+                "state": session.state,
+                "prompt": session.prompt,
+                "masked": sessions.masked(session),
+                "live": session.is_live,
+                "problem": problem,
+            }
+        )
     return _back_to_keypad(guid, problem)
 
 
