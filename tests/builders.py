@@ -1,5 +1,6 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -7,7 +8,7 @@ from django.contrib.auth.models import Group, User
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
-from payments.models import Order, PaymentFlow
+from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery
 
 __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
 
@@ -66,3 +67,44 @@ def flow(**fields: Any) -> PaymentFlow:
     }
     defaults.update(fields)
     return PaymentFlow.objects.create(**defaults)
+
+
+def payment(*, created_at: datetime | None = None, **fields: Any) -> Payment:
+    """An attempt on a new order (or `order`), by the first agent and the default flow;
+    `created_at` back-dates it (the column is set by the database on insert)."""
+    defaults: dict[str, Any] = {"state": Payment.State.APPROVED}
+    defaults.update(fields)
+    if "order" not in defaults:
+        defaults["order"] = order()
+    if "flow" not in defaults:
+        defaults["flow"] = PaymentFlow.objects.filter(is_default=True).first() or flow()
+    if "agent" not in defaults:
+        defaults["agent"] = (
+            Agent.objects.order_by("pk").first() or agent_user("agent1", vcc_agent_id="1001").agent
+        )
+    result = Payment.objects.create(**defaults)
+    if created_at is not None:
+        Payment.objects.filter(pk=result.pk).update(created_at=created_at)
+        result.refresh_from_db()
+    return result
+
+
+def payment_event(payment: Payment, **fields: Any) -> PaymentEvent:
+    defaults: dict[str, Any] = {
+        "source": PaymentEvent.Source.POLL,
+        "kind": PaymentEvent.Kind.STATE_CHANGED,
+        "from_state": Payment.State.IN_PROGRESS,
+        "to_state": payment.state,
+    }
+    defaults.update(fields)
+    return PaymentEvent.objects.create(payment=payment, **defaults)
+
+
+def webhook_delivery(payment: Payment, **fields: Any) -> WebhookDelivery:
+    defaults: dict[str, Any] = {
+        "body": "{}",
+        "session_guid": payment.session_guid or "",
+        "status": WebhookDelivery.Status.PROCESSED,
+    }
+    defaults.update(fields)
+    return WebhookDelivery.objects.create(payment=payment, **defaults)
