@@ -95,7 +95,8 @@ class PaymentInline(admin.TabularInline):
     verbose_name = "payment attempt"
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).select_related("flow", "agent__user")
+        # The order too: a payment names itself by its order reference.
+        return super().get_queryset(request).select_related("order", "flow", "agent__user")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
