@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.paginator import Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
@@ -18,7 +18,8 @@ from agentdesk.models import AuditEntry
 
 class CappedPaginator(Paginator):
     """Counts at most `limit` + 1 rows (a LIMITed subquery, not a full COUNT): a list of a
-    million payments answers as fast as a list of a hundred."""
+    million payments answers as fast as a list of a hundred. Pages go as deep as the limit;
+    past it, narrow the list (dates, filters)."""
 
     @property
     def limit(self) -> int:
@@ -28,7 +29,8 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         rows = self.object_list
         if isinstance(rows, QuerySet):
-            return rows[: self.limit + 1].count()
+            # Unordered: any limit + 1 rows count the same, and the database may stop early.
+            return rows.order_by()[: self.limit + 1].count()
         return min(len(rows), self.limit + 1)
 
     @property
@@ -75,17 +77,17 @@ class LargeTableAdmin(AuditedModelAdmin):
     paginator = CappedPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    # The rows a search term names, found by indexed lookups (a selector, given as a
-    # staticmethod); None keeps Django's search, which scans with LIKE '%term%'.
-    search_matches: Callable[[str], QuerySet[Any]] | None = None
+    # The filter for the rows a search term names, built from indexed lookups (a selector,
+    # given as a staticmethod); None keeps Django's search, which scans with LIKE '%term%'.
+    search_filter: Callable[[str], Q] | None = None
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
         term = " ".join(search_term.split())
-        if self.search_matches is None or not term:
+        if self.search_filter is None or not term:
             return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(pk__in=self.search_matches(term).values("pk")), False
+        return queryset.filter(self.search_filter(term)), False
 
 
 class HistoryAdmin(LargeTableAdmin):

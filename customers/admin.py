@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from agentdesk.admin_base import LargeTableAdmin
 from customers.models import BillingAddress, Customer
-from customers.selectors import matching_customers
+from customers.selectors import customer_search
 from payments.models import Order
 
 
@@ -41,5 +41,5 @@ class CustomerAdmin(LargeTableAdmin):
         "A whole first, last or full name, email, phone or CRM id (not case-sensitive)."
     )
     sortable_by = ()
-    search_matches = staticmethod(matching_customers)
+    search_filter = staticmethod(customer_search)
     inlines = [BillingAddressInline, OrderInline]

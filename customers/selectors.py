@@ -11,9 +11,9 @@ TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
 PHONE = re.compile(r"\+?[0-9 ()-]{6,20}")
 
 
-def matching_customers(term: str) -> QuerySet[Customer]:
+def customer_search(term: str) -> Q:
     """Customers whose first or last name, full name, email, phone or CRM id is `term`
-    (whole values, case-insensitive)."""
+    (whole values, case-insensitive); each an indexed lookup on the one table."""
     words = [w for w in term.split() if w.lower().strip(".") not in TITLES] or term.split()
     name = " ".join(words)
     match = (
@@ -28,4 +28,8 @@ def matching_customers(term: str) -> QuerySet[Customer]:
         )
     if PHONE.fullmatch(term):
         match |= Q(phone__in={term, re.sub(r"[ ()-]", "", term)})
-    return Customer.objects.filter(match)
+    return match
+
+
+def matching_customers(term: str) -> QuerySet[Customer]:
+    return Customer.objects.filter(customer_search(term))

@@ -131,7 +131,7 @@ class OrderAdmin(LargeTableAdmin):
         "A whole order reference, or a customer's name, email, phone or CRM id "
         "(not case-sensitive)."
     )
-    search_matches = staticmethod(selectors.matching_orders)
+    search_filter = staticmethod(selectors.order_search)
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
     inlines = [PaymentInline]
@@ -193,7 +193,7 @@ class PaymentAdmin(HistoryAdmin):
         "A whole order reference, customer name, email or phone, VCC session GUID or gateway "
         "reference (not case-sensitive)."
     )
-    search_matches = staticmethod(selectors.matching_payments)
+    search_filter = staticmethod(selectors.payment_search)
     change_list_template = "admin/payments/payment/change_list.html"
     fieldsets = [
         (
