@@ -90,10 +90,9 @@ class LargeTableAdmin(AuditedModelAdmin):
         return queryset.filter(self.search_filter(term)), False
 
 
-class HistoryAdmin(LargeTableAdmin):
-    """A record of what happened: nobody adds, edits or deletes it in admin."""
-
-    actions = None
+class ReadOnly:
+    """For admins and inlines of records of what happened: nobody adds, edits or deletes them
+    in admin, whatever their permissions (superusers included)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -103,3 +102,9 @@ class HistoryAdmin(LargeTableAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class HistoryAdmin(ReadOnly, LargeTableAdmin):
+    """A large, read-only record of what happened."""
+
+    actions = None

@@ -1,11 +1,8 @@
 """Customers in admin: browsable like the payment history, each listing its orders."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from agentdesk.admin_base import LargeTableAdmin
+from agentdesk.admin_base import LargeTableAdmin, ReadOnly
 from customers.models import BillingAddress, Customer
 from customers.selectors import customer_search
 from payments.models import Order
@@ -16,7 +13,7 @@ class BillingAddressInline(admin.StackedInline):
     can_delete = False
 
 
-class OrderInline(admin.TabularInline):
+class OrderInline(ReadOnly, admin.TabularInline):
     """The customer's orders, newest first, each linking to its payment attempts."""
 
     model = Order
@@ -25,12 +22,6 @@ class OrderInline(admin.TabularInline):
     show_change_link = True
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Customer)

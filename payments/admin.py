@@ -23,7 +23,13 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from agentdesk import audit
-from agentdesk.admin_base import AuditedModelAdmin, CappedPaginator, HistoryAdmin, LargeTableAdmin
+from agentdesk.admin_base import (
+    AuditedModelAdmin,
+    CappedPaginator,
+    HistoryAdmin,
+    LargeTableAdmin,
+    ReadOnly,
+)
 from agentdesk.models import AuditEntry
 from payments import exports, selectors, services
 from payments.admin_filters import (
@@ -46,20 +52,24 @@ def money(amount: Any, currency: str) -> str:
     return f"{format_major(amount, currency)} {currency}" if amount is not None else "—"
 
 
-def state_badge(payment: Payment) -> SafeString:
-    """The state, coloured by its meaning (payments-admin.css), and the contradiction flag."""
-    badge = format_html(
-        '<span class="state state-{}">{}</span>', payment.state, payment.get_state_display()
-    )
-    if payment.flagged:
-        badge += format_html(' <span class="state state-flagged">{}</span>', "Flagged")
-    return badge
+class PaymentColumns:
+    """How a payment's state and flow show wherever payments are listed."""
 
+    @admin.display(description="state")
+    def state_label(self, payment: Payment) -> SafeString:
+        """The state, coloured by its meaning (payments-admin.css), and the flag."""
+        badge = format_html(
+            '<span class="state state-{}">{}</span>', payment.state, payment.get_state_display()
+        )
+        if payment.flagged:
+            badge += format_html(' <span class="state state-flagged">{}</span>', "Flagged")
+        return badge
 
-def flow_label(flow: PaymentFlow) -> SafeString:
-    if flow.is_staging:
-        return format_html('{} <span class="staging">STAGING</span>', flow.name)
-    return format_html("{}", flow.name)
+    @admin.display(description="flow")
+    def flow_name(self, payment: Payment) -> SafeString:
+        if payment.flow.is_staging:
+            return format_html('{} <span class="staging">STAGING</span>', payment.flow.name)
+        return format_html("{}", payment.flow.name)
 
 
 @admin.register(PaymentFlow)
@@ -76,7 +86,7 @@ class PaymentFlowAdmin(AuditedModelAdmin):
     list_filter = ["environment", "account", "is_active"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnly, PaymentColumns, admin.TabularInline):
     """An order's payment attempts, newest first, each linking to its timeline."""
 
     model = Payment
@@ -97,23 +107,6 @@ class PaymentInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> Any:
         # The order too: a payment names itself by its order reference.
         return super().get_queryset(request).select_related("order", "flow", "agent__user")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="state")
-    def state_label(self, payment: Payment) -> SafeString:
-        return state_badge(payment)
-
-    @admin.display(description="flow")
-    def flow_name(self, payment: Payment) -> SafeString:
-        return flow_label(payment.flow)
 
 
 @admin.register(Order)
@@ -161,7 +154,7 @@ class ResolutionForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(HistoryAdmin):
+class PaymentAdmin(PaymentColumns, HistoryAdmin):
     list_display = [
         "reference",
         "customer",
@@ -267,14 +260,6 @@ class PaymentAdmin(HistoryAdmin):
     @admin.display(description="amount")
     def amount(self, payment: Payment) -> str:
         return money(payment.order.amount, payment.order.currency)
-
-    @admin.display(description="state")
-    def state_label(self, payment: Payment) -> SafeString:
-        return state_badge(payment)
-
-    @admin.display(description="flow")
-    def flow_name(self, payment: Payment) -> SafeString:
-        return flow_label(payment.flow)
 
     @admin.display(description="started", ordering="created_at")
     def started(self, payment: Payment) -> Any:
@@ -437,6 +422,7 @@ class PaymentAdmin(HistoryAdmin):
             "opts": self.opts,
             "title": f"Resolve payment {payment}",
             "payment": payment,
+            "amount": money(payment.order.amount, payment.order.currency),
             "form": form,
             "detail_url": detail_url,
             "resolvable": payment.state == Payment.State.UNKNOWN or payment.flagged,

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.test import Client
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
@@ -26,6 +27,13 @@ def staff_user(username: str, group: str) -> User:
     user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def signed_in(user: User, **defaults: Any) -> Client:
+    """A test client signed in as `user` (`defaults` as for Client, e.g. REMOTE_ADDR)."""
+    client = Client(**defaults)
+    client.force_login(user)
+    return client
 
 
 def customer(**fields: Any) -> Customer:

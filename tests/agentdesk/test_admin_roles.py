@@ -4,7 +4,6 @@ groups but neither resolve nor export; the payment history is read-only for ever
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from tests import builders
 
@@ -18,14 +17,8 @@ HISTORY_PAGES = [
 ]
 
 
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_agent_is_sent_to_sign_in_from_every_admin_page(agent_user: User) -> None:
-    client = signed_in(agent_user)
+    client = builders.signed_in(agent_user)
     payment = builders.payment(state="unknown")
     for url in [
         *HISTORY_PAGES,
@@ -40,7 +33,7 @@ def test_agent_is_sent_to_sign_in_from_every_admin_page(agent_user: User) -> Non
 
 def test_supervisor_reads_the_history_and_its_details(supervisor_user: User) -> None:
     payment = builders.payment()
-    client = signed_in(supervisor_user)
+    client = builders.signed_in(supervisor_user)
     for url in [
         *HISTORY_PAGES,
         f"/admin/payments/payment/{payment.pk}/change/",
@@ -52,7 +45,7 @@ def test_supervisor_reads_the_history_and_its_details(supervisor_user: User) -> 
 
 def test_supervisor_cannot_add_change_or_delete_anything(supervisor_user: User) -> None:
     payment = builders.payment(state="unknown")
-    client = signed_in(supervisor_user)
+    client = builders.signed_in(supervisor_user)
     detail = f"/admin/payments/payment/{payment.pk}/change/"
     assert client.post(detail, {"state": "approved"}).status_code == 403
     assert client.get("/admin/payments/payment/add/").status_code == 403
@@ -69,7 +62,7 @@ def test_supervisor_cannot_add_change_or_delete_anything(supervisor_user: User) 
 
 def test_supervisor_may_resolve_and_export(supervisor_user: User) -> None:
     payment = builders.payment(state="unknown")
-    client = signed_in(supervisor_user)
+    client = builders.signed_in(supervisor_user)
     assert client.get(f"/admin/payments/payment/{payment.pk}/resolve/").status_code == 200
     assert client.get("/admin/payments/payment/export/").status_code == 200
     page = client.get("/admin/payments/payment/").content.decode()
@@ -78,7 +71,7 @@ def test_supervisor_may_resolve_and_export(supervisor_user: User) -> None:
 
 def test_administrator_neither_resolves_nor_exports(administrator_user: User) -> None:
     payment = builders.payment(state="unknown")
-    client = signed_in(administrator_user)
+    client = builders.signed_in(administrator_user)
     assert client.get(f"/admin/payments/payment/{payment.pk}/resolve/").status_code == 403
     response = client.post(
         f"/admin/payments/payment/{payment.pk}/resolve/",
@@ -92,7 +85,7 @@ def test_administrator_neither_resolves_nor_exports(administrator_user: User) ->
 
 
 def test_administrator_manages_agents_users_and_groups(administrator_user: User) -> None:
-    client = signed_in(administrator_user)
+    client = builders.signed_in(administrator_user)
     for url in [
         "/admin/auth/user/add/",
         "/admin/auth/group/add/",
@@ -108,7 +101,7 @@ def test_nobody_edits_or_deletes_the_history_not_even_a_superuser(db: None) -> N
     root = User.objects.create_superuser("root", password=builders.PASSWORD)
     payment = builders.payment()
     builders.payment_event(payment)
-    client = signed_in(root)
+    client = builders.signed_in(root)
     assert client.get("/admin/payments/payment/add/").status_code == 403
     assert client.post(f"/admin/payments/payment/{payment.pk}/delete/").status_code == 403
     assert client.post(f"/admin/payments/payment/{payment.pk}/change/", {}).status_code == 403

@@ -17,18 +17,11 @@ from tests import builders
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client(supervisor_user: User) -> Client:
-    client = Client()
-    client.force_login(supervisor_user)
-    return client
-
-
 def url(payment_id: int) -> str:
     return f"/admin/payments/payment/{payment_id}/change/"
 
 
-def test_shows_the_order_the_customer_and_the_gateways_answer(client: Client) -> None:
+def test_shows_the_order_the_customer_and_the_gateways_answer(supervisor_client: Client) -> None:
     customer = builders.customer(first_name="Priya", last_name="Patel", email="priya@example.com")
     order = builders.order(reference="PAY-DETAIL", customer=customer, description="Magazine")
     payment = builders.payment(
@@ -40,7 +33,7 @@ def test_shows_the_order_the_customer_and_the_gateways_answer(client: Client) ->
         gateway_reference="GW-4242",
         card_brand="Visa",
     )
-    page = client.get(url(payment.pk)).content.decode()
+    page = supervisor_client.get(url(payment.pk)).content.decode()
     for text in [
         f'href="/admin/payments/order/{order.pk}/change/">PAY-DETAIL</a>',
         f'href="/admin/customers/customer/{customer.pk}/change/">Priya Patel</a>',
@@ -57,7 +50,7 @@ def test_shows_the_order_the_customer_and_the_gateways_answer(client: Client) ->
 
 
 def test_timeline_lists_events_and_deliveries_oldest_first(
-    client: Client, supervisor_user: User
+    supervisor_client: Client, supervisor_user: User
 ) -> None:
     payment = builders.payment(state="approved", session_guid="guid-1")
     builders.payment_event(
@@ -78,7 +71,7 @@ def test_timeline_lists_events_and_deliveries_oldest_first(
     for event, at in zip(events, [times[0], times[2], times[3]], strict=True):
         PaymentEvent.objects.filter(pk=event.pk).update(created_at=at)
     payment.deliveries.update(received_at=times[1])
-    page = client.get(url(payment.pk)).content.decode()
+    page = supervisor_client.get(url(payment.pk)).content.decode()
     order_seen = [
         page.index(text)
         for text in ("Started by agent", "Received, processed", "Gateway said ACCEPT", "Checked")
@@ -87,31 +80,35 @@ def test_timeline_lists_events_and_deliveries_oldest_first(
     assert "2026-05-01 10:00:00" in page and "supervisor</td>" in page
 
 
-def test_page_is_read_only(client: Client) -> None:
+def test_page_is_read_only(supervisor_client: Client) -> None:
     payment = builders.payment()
-    page = client.get(url(payment.pk)).content.decode()
+    page = supervisor_client.get(url(payment.pk)).content.decode()
     assert "View payment" in page
     for control in ('name="_save"', 'name="state"', "<select", "<textarea", "Delete"):
         assert control not in page, control
 
 
-def test_resolve_button_only_for_a_payment_waiting_for_a_supervisor(client: Client) -> None:
+def test_resolve_button_only_for_a_payment_waiting_for_a_supervisor(
+    supervisor_client: Client,
+) -> None:
     unknown = builders.payment(state="unknown")
     approved = builders.payment(state="approved")
-    assert "Resolve…" in client.get(url(unknown.pk)).content.decode()
-    assert "Resolve…" not in client.get(url(approved.pk)).content.decode()
+    assert "Resolve…" in supervisor_client.get(url(unknown.pk)).content.decode()
+    assert "Resolve…" not in supervisor_client.get(url(approved.pk)).content.decode()
 
 
 def test_query_count_does_not_grow_with_the_timeline(
-    client: Client, django_assert_max_num_queries: DjangoAssertNumQueries, supervisor_user: User
+    supervisor_client: Client,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    supervisor_user: User,
 ) -> None:
     payment = builders.payment(resolved_by=supervisor_user)
     builders.payment_event(payment, actor=supervisor_user)
     builders.webhook_delivery(payment)
     with CaptureQueriesContext(connection) as short:
-        assert client.get(url(payment.pk)).status_code == 200
+        assert supervisor_client.get(url(payment.pk)).status_code == 200
     for _ in range(30):
         builders.payment_event(payment, actor=supervisor_user)
         builders.webhook_delivery(payment)
     with django_assert_max_num_queries(len(short)):
-        assert client.get(url(payment.pk)).status_code == 200
+        assert supervisor_client.get(url(payment.pk)).status_code == 200

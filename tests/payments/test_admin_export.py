@@ -24,15 +24,8 @@ pytestmark = pytest.mark.django_db
 URL = "/admin/payments/payment/export/"
 
 
-@pytest.fixture
-def client(supervisor_user: User) -> Client:
-    client = Client()
-    client.force_login(supervisor_user)
-    return client
-
-
-def export(client: Client, query: str = "") -> list[dict[str, str]]:
-    response = client.get(URL + query)
+def export(supervisor_client: Client, query: str = "") -> list[dict[str, str]]:
+    response = supervisor_client.get(URL + query)
     assert response.status_code == 200
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -41,7 +34,9 @@ def export(client: Client, query: str = "") -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_columns_finance_needs_and_no_card_data(client: Client, supervisor_user: User) -> None:
+def test_columns_finance_needs_and_no_card_data(
+    supervisor_client: Client, supervisor_user: User
+) -> None:
     order = builders.order(
         reference="PAY-CSV1",
         amount=Decimal("1.5"),
@@ -65,7 +60,7 @@ def test_columns_finance_needs_and_no_card_data(client: Client, supervisor_user:
         resolved_by=supervisor_user,
         resolution_reason="Settled",
     )
-    [row] = export(client)
+    [row] = export(supervisor_client)
     assert list(row) == [
         "payment_id",
         "order_reference",
@@ -109,28 +104,32 @@ def test_columns_finance_needs_and_no_card_data(client: Client, supervisor_user:
     assert not [name for name in row if any(word in name for word in forbidden)]
 
 
-def test_export_follows_the_lists_filters_and_search(client: Client) -> None:
+def test_export_follows_the_lists_filters_and_search(supervisor_client: Client) -> None:
     builders.payment(order=builders.order(reference="PAY-YES"), state="approved")
     builders.payment(order=builders.order(reference="PAY-NO"), state="declined")
-    assert [r["order_reference"] for r in export(client, "?state__exact=approved")] == ["PAY-YES"]
-    assert [r["order_reference"] for r in export(client, "?q=pay-no")] == ["PAY-NO"]
-    assert len(export(client)) == 2
-    page = client.get("/admin/payments/payment/?state__exact=approved").content.decode()
+    assert [r["order_reference"] for r in export(supervisor_client, "?state__exact=approved")] == [
+        "PAY-YES"
+    ]
+    assert [r["order_reference"] for r in export(supervisor_client, "?q=pay-no")] == ["PAY-NO"]
+    assert len(export(supervisor_client)) == 2
+    page = supervisor_client.get("/admin/payments/payment/?state__exact=approved").content.decode()
     assert 'href="/admin/payments/payment/export/?state__exact=approved"' in page
 
 
-def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(client: Client) -> None:
+def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(supervisor_client: Client) -> None:
     customer = builders.customer(first_name="=HYPERLINK(1)", last_name="@SUM(A1)")
     builders.payment(order=builders.order(customer=customer))
-    [row] = export(client)
+    [row] = export(supervisor_client)
     assert (row["customer_first_name"], row["customer_last_name"]) == (
         "'=HYPERLINK(1)",
         "'@SUM(A1)",
     )
 
 
-def test_each_export_is_in_the_audit_trail(client: Client, supervisor_user: User) -> None:
-    export(client, "?state__exact=approved")
+def test_each_export_is_in_the_audit_trail(
+    supervisor_client: Client, supervisor_user: User
+) -> None:
+    export(supervisor_client, "?state__exact=approved")
     entry = AuditEntry.objects.get(action=AuditEntry.Action.PAYMENTS_EXPORTED)
     assert entry.actor == supervisor_user
     assert entry.details == {"filters": {"state__exact": "approved"}}
@@ -153,9 +152,9 @@ def add_payments(count: int) -> None:
     )
 
 
-def peak_memory_of_export(client: Client) -> tuple[int, int]:
+def peak_memory_of_export(supervisor_client: Client) -> tuple[int, int]:
     """(rows, peak bytes allocated) while reading the whole export."""
-    response = client.get(URL)
+    response = supervisor_client.get(URL)
     assert isinstance(response, StreamingHttpResponse)
     tracemalloc.start()
     rows = sum(1 for _ in response.streaming_content) - 1
@@ -164,12 +163,12 @@ def peak_memory_of_export(client: Client) -> tuple[int, int]:
     return rows, peak
 
 
-def test_export_streams_so_memory_does_not_grow_with_the_rows(client: Client) -> None:
+def test_export_streams_so_memory_does_not_grow_with_the_rows(supervisor_client: Client) -> None:
     add_payments(3_000)
-    rows, small = peak_memory_of_export(client)
+    rows, small = peak_memory_of_export(supervisor_client)
     assert rows == 3_000
     add_payments(27_000)
-    rows, large = peak_memory_of_export(client)
+    rows, large = peak_memory_of_export(supervisor_client)
     assert rows == 30_000
     # Ten times the rows; a list built in memory would need about ten times the memory.
     assert large < small * 2, (small, large)

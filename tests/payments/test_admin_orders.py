@@ -16,18 +16,13 @@ from tests import builders
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client(supervisor_user: User) -> Client:
-    client = Client()
-    client.force_login(supervisor_user)
-    return client
-
-
-def test_order_lists_its_payment_attempts(client: Client, other_agent_user: User) -> None:
+def test_order_lists_its_payment_attempts(
+    supervisor_client: Client, other_agent_user: User
+) -> None:
     order = builders.order(reference="PAY-TRIES")
     first = builders.payment(order=order, state="declined", gateway_reference="GW-D")
     second = builders.payment(order=order, state="approved", agent=other_agent_user.agent)
-    page = client.get(f"/admin/payments/order/{order.pk}/change/").content.decode()
+    page = supervisor_client.get(f"/admin/payments/order/{order.pk}/change/").content.decode()
     assert '<span class="state state-declined">Declined</span>' in page
     assert '<span class="state state-approved">Approved</span>' in page
     assert "Agent2 (1002)" in page and "GW-D" in page
@@ -35,7 +30,7 @@ def test_order_lists_its_payment_attempts(client: Client, other_agent_user: User
         assert f"/admin/payments/payment/{payment.pk}/change/" in page
 
 
-def test_order_list_search_and_filters(client: Client) -> None:
+def test_order_list_search_and_filters(supervisor_client: Client) -> None:
     patel = builders.customer(last_name="Patel")
     builders.order(reference="PAY-O1", customer=patel, currency="GBP")
     builders.order(
@@ -47,7 +42,7 @@ def test_order_list_search_and_filters(client: Client) -> None:
     )
 
     def listed(query: str) -> list[str]:
-        response = client.get("/admin/payments/order/" + query)
+        response = supervisor_client.get("/admin/payments/order/" + query)
         assert response.status_code == 200
         return [order.reference for order in response.context["cl"].result_list]
 
@@ -56,33 +51,37 @@ def test_order_list_search_and_filters(client: Client) -> None:
     assert listed("?q=s@example.com") == ["PAY-O2"]
     assert listed("?currency=USD") == ["PAY-O2"]
     assert listed("?status__exact=paid") == ["PAY-O2"]
-    assert "3.00 USD" in client.get("/admin/payments/order/").content.decode()
+    assert "3.00 USD" in supervisor_client.get("/admin/payments/order/").content.decode()
 
 
-def test_customer_lists_its_orders_and_is_found_by_name(client: Client) -> None:
+def test_customer_lists_its_orders_and_is_found_by_name(supervisor_client: Client) -> None:
     customer = builders.customer(first_name="Yuki", last_name="Tanaka", crm_id="CRM-9")
     builders.order(reference="PAY-C1", customer=customer)
     builders.order(reference="PAY-C2", customer=customer)
     builders.customer(first_name="John", last_name="Smith")
-    page = client.get(f"/admin/customers/customer/{customer.pk}/change/").content.decode()
+    page = supervisor_client.get(
+        f"/admin/customers/customer/{customer.pk}/change/"
+    ).content.decode()
     assert "PAY-C1" in page and "PAY-C2" in page
     for term in ("Tanaka", "yuki tanaka", "CRM-9"):
-        response = client.get("/admin/customers/customer/", {"q": term})
+        response = supervisor_client.get("/admin/customers/customer/", {"q": term})
         assert [c.pk for c in response.context["cl"].result_list] == [customer.pk], term
 
 
 def test_order_page_queries_do_not_grow_with_its_attempts(
-    client: Client, django_assert_max_num_queries: DjangoAssertNumQueries, other_agent_user: User
+    supervisor_client: Client,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    other_agent_user: User,
 ) -> None:
     order = builders.order()
     builders.payment(order=order, state="declined")
     url = f"/admin/payments/order/{order.pk}/change/"
     with CaptureQueriesContext(connection) as one:
-        assert client.get(url).status_code == 200
+        assert supervisor_client.get(url).status_code == 200
     production = builders.flow(name="Live", environment="production", is_default=False)
     for _ in range(20):
         builders.payment(
             order=order, state="declined", flow=production, agent=other_agent_user.agent
         )
     with django_assert_max_num_queries(len(one)):
-        assert client.get(url).status_code == 200
+        assert supervisor_client.get(url).status_code == 200
