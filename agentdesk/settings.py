@@ -292,6 +292,10 @@ DESK_DEFAULT_COUNTRY = env.str("DESK_DEFAULT_COUNTRY", default="GB")
 DESK_DEFAULT_CURRENCY = env.str("DESK_DEFAULT_CURRENCY", default="GBP")
 DESK_STATUS_POLL_SECONDS = env.float("DESK_STATUS_POLL_SECONDS", default=1.0)
 
+# Admin lists count matching rows up to this many: past it they say "more than N" and payment
+# totals ask for a narrower filter, so no page counts a whole large table.
+ADMIN_COUNT_LIMIT = env.int("ADMIN_COUNT_LIMIT", default=10_000)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -1,9 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from agentdesk import views
+from agentdesk.signin import ThrottledAuthenticationForm
+
+# Admin's own sign-in page counts and locks failures like ours (agentdesk/signin.py).
+admin.site.login_form = ThrottledAuthenticationForm
 
 desk_patterns = [
     path("search/", views.search, name="search"),
@@ -25,8 +28,6 @@ urlpatterns = [
     path("desk/", include((desk_patterns, "desk"))),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
-    # One sign-in page for everyone, so admin's is throttled too (the query string keeps ?next=).
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]
 

@@ -51,7 +51,7 @@ class DeskRequest(HttpRequest):
 
 
 class SignInView(auth_views.LoginView):
-    """Everyone signs in here (admin's own sign-in page redirects here): throttled."""
+    """The sign-in page, throttled (admin's own uses the same form, agentdesk/urls.py)."""
 
     template_name = "registration/login.html"
     authentication_form = ThrottledAuthenticationForm

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agentdesk.sessions import SIGNED_IN_AT
-from tests.agentdesk.test_roles import signed_in
+from tests.builders import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """/login/ (agentdesk.views.SignInView) and agentdesk/signin.py: agents land on the desk,
 supervisors on admin; failed sign-ins are counted per username and per address in the shared
-cache and lock sign-in; admin's own sign-in page sends people here."""
+cache and lock sign-in, on admin's own sign-in page as well."""
 
 import uuid
 from collections.abc import Callable, Iterator
@@ -124,10 +124,18 @@ def test_a_successful_sign_in_clears_the_username_count(fresh, settings) -> None
     assert sign_in(caller.client(), caller.username).status_code == 302
 
 
-def test_admin_sign_in_page_sends_people_to_the_throttled_one() -> None:
-    response = Client().get("/admin/login/?next=/admin/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/login/?next=/admin/"
+def test_admin_sign_in_is_throttled_too(fresh, settings) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 2
+    caller = fresh()
+    builders.staff_user(caller.username, builders.SUPERVISORS)
+    url = "/admin/login/?next=/admin/"
+    for _ in range(2):
+        sign_in(caller.client(), caller.username, "wrong")  # failures on our page count there
+    response = caller.client().post(
+        url, {"username": caller.username, "password": builders.PASSWORD}
+    )
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in response.wsgi_request.session
 
 
 def test_anonymous_desk_visit_asks_to_sign_in() -> None:

@@ -122,9 +122,8 @@ def caller_keys(
     """The caller keys the card on their phone: the sandbox's keypad page."""
     keypad = context.new_page()
     keypad.goto(f"{base}/sandbox/keypad/{payment.session_guid}/")
-    for key in keys:
+    for key in keys:  # the phone sends each key in order
         keypad.click(f"#key-{KEY_IDS.get(key, key)}")
-        keypad.wait_for_load_state()
     expect(keypad.locator("#keyed-security_code")).not_to_be_empty()
     shots(keypad, "caller-keypad")
     keypad.close()

@@ -16,16 +16,12 @@ def agent(agent_user: User) -> Agent:
 
 @pytest.fixture
 def agent_client(agent_user: User) -> Client:
-    client = Client()
-    client.force_login(agent_user)
-    return client
+    return builders.signed_in(agent_user)
 
 
 @pytest.fixture
 def other_agent_client(other_agent_user: User) -> Client:
-    client = Client()
-    client.force_login(other_agent_user)
-    return client
+    return builders.signed_in(other_agent_user)
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
