@@ -16,15 +16,24 @@ from django.http import HttpRequest
 from agentdesk.audit import client_ip
 
 LOCKED = "locked"
+# Counters live under a generation number: a new generation forgets every lock at once.
+GENERATION_KEY = "signin-failures:generation"
 
 
 def failure_keys(username: str, address: str | None) -> list[str]:
     """The cache keys counting failures for this username and this client address."""
+    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None) or 1
     name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-    keys = [f"signin-failures:user:{name}"]
+    keys = [f"signin-failures:{generation}:user:{name}"]
     if address:
-        keys.append(f"signin-failures:ip:{address}")
+        keys.append(f"signin-failures:{generation}:ip:{address}")
     return keys
+
+
+def forget_all_failures() -> None:
+    """Unlock everyone: the counters of the old generation are left to expire."""
+    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None) or 1
+    cache.set(GENERATION_KEY, int(generation) + 1, timeout=None)
 
 
 def is_locked(username: str, address: str | None) -> bool:

@@ -3,7 +3,7 @@ server, with the built-in VCC sandbox and a real Celery worker and beat (separat
 the test database and the Redis broker), as in production.
 
 Each test saves a screenshot of every step under tests/screenshots/<test>/ (git-ignored) and
-runs its own Chromium; the worker and beat serve the whole session.
+runs its own Chromium; the worker and beat serve the module.
 Without Chromium or Redis they are skipped on a laptop and fail under CI (`require_service`).
 They also wait for result processing (payments.tasks: the poll task and the webhook), which
 lives in another branch until it lands: without it they are skipped, wherever they run."""
@@ -144,12 +144,13 @@ class Process:
                 self.popen.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(
     live_server: LiveServer, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Process]:
     """A real Celery worker and beat on the test database and the Redis broker, talking to the
-    sandbox on the live server. Queued messages left from an earlier run are purged first."""
+    sandbox on the live server, for this module's tests only (left running, they would poll
+    other tests' payments). Queued messages left from an earlier run are purged first."""
     require_service("REDIS_URL", bool(settings.REDIS_URL))
     env = {
         **os.environ,

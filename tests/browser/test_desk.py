@@ -124,7 +124,10 @@ def caller_keys(
     keypad.goto(f"{base}/sandbox/keypad/{payment.session_guid}/")
     for key in keys:  # the phone sends each key in order
         keypad.click(f"#key-{KEY_IDS.get(key, key)}")
-    expect(keypad.locator("#keyed-security_code")).not_to_be_empty()
+    # Every key has been sent once the phone says the card is complete.
+    expect(keypad.locator("#prompt")).to_have_text(
+        "Thank you. Please hold while the agent submits the payment."
+    )
     shots(keypad, "caller-keypad")
     keypad.close()
 
