@@ -143,11 +143,14 @@ class VccClient:
             body["accountConfigurationId"] = account_configuration_id
         return parsing.new_session(self._post(DIGITAL_SESSION_PATH, body))
 
-    def get_session(self, session_guid: str, *, currency: str = "") -> SessionStatus:
+    def get_session(
+        self, session_guid: str, *, currency: str = "", retry: bool = True
+    ) -> SessionStatus:
         """`GET /v1/session/{guid}`; `currency` converts the result's minor units when the
-        result does not echo its own currency."""
+        result does not echo its own currency. `retry=False` makes one attempt (a poller
+        whose schedule is its retry)."""
         path = f"{SESSION_PATH}/{quote(session_guid, safe='')}"
-        body = self._call("GET", path, retry=True)
+        body = self._call("GET", path, retry=retry)
         return parsing.session_status(body, currency=currency)
 
     # --- The token ----------------------------------------------------------------------
@@ -248,7 +251,7 @@ class VccClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             try:
                 response = self._send(
-                    method, url, json=json_body, headers=headers, may_reach=not retry
+                    method, url, json=json_body, headers=headers, may_reach=method != "GET"
                 )
             except VccUnavailable:
                 attempt += 1
