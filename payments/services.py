@@ -270,20 +270,27 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
         same = payment.state == state and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
         )
-        kind = PaymentEvent.Kind.REPEATED if same else PaymentEvent.Kind.CONTRADICTION
+        if same:
+            kind, message = PaymentEvent.Kind.REPEATED, f"Repeated result: {why}"
+        elif payment.state == State.UNKNOWN:
+            # The only way out of unknown is a supervisor's decision: give them the evidence.
+            kind, message = (
+                PaymentEvent.Kind.NOTE,
+                f"Late result for a supervisor to confirm: {why}",
+            )
+        else:
+            kind, message = PaymentEvent.Kind.CONTRADICTION, f"Contradictory result: {why}"
         if not same:
             payment.flagged = True
             payment.save(update_fields=["flagged"])
-            log.warning(
-                "payment=%s contradictory result %s after %s", payment.pk, state, payment.state
-            )
+            log.warning("payment=%s result %s after %s", payment.pk, state, payment.state)
         PaymentEvent.objects.create(
             payment=payment,
             source=source,
             kind=kind,
             from_state=payment.state,
             to_state=payment.state,
-            message=(f"Repeated result: {why}" if same else f"Contradictory result: {why}"),
+            message=message,
             data=facts,
         )
         return payment

@@ -11,6 +11,7 @@ from django.utils import timezone
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
 from payments.models import Order, Payment, PaymentFlow
+from payments.vcc.types import PaymentResult, SessionStatus
 
 __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
 
@@ -71,25 +72,57 @@ def flow(**fields: Any) -> PaymentFlow:
     return PaymentFlow.objects.create(**defaults)
 
 
+def payment(**fields: Any) -> Payment:
+    """A payment whose VCC session is open and waiting for the caller, unless told otherwise."""
+    defaults: dict[str, Any] = {"state": Payment.State.IN_PROGRESS}
+    defaults.update(fields)
+    if "order" not in defaults:
+        defaults["order"] = order()
+    if "flow" not in defaults:
+        defaults["flow"] = PaymentFlow.objects.filter(is_default=True).first() or flow()
+    if "agent" not in defaults:
+        defaults["agent"] = Agent.objects.first() or agent_user().agent
+    if "session_guid" not in defaults:
+        defaults["session_guid"] = str(uuid.uuid4())
+    return Payment.objects.create(**defaults)
+
+
+def finished(
+    session_guid: str,
+    decision: str | None = "ACCEPT",
+    *,
+    amount: str | None = "12.40",
+    currency: str = "GBP",
+    reference: str = "GW-1",
+) -> SessionStatus:
+    """What VCC reports for a finished session: the gateway's decision, or none at all."""
+    result = None
+    if decision is not None:
+        result = PaymentResult(
+            decision=decision,
+            reason_code="100" if decision == "ACCEPT" else "481",
+            gateway_reference=reference,
+            amount=Decimal(amount) if amount else None,
+            currency=currency,
+        )
+    return SessionStatus(
+        session_guid=session_guid, session_state="Finished", finished=True, result=result
+    )
+
+
 def live_payment(
     *,
-    for_order: Order | None = None,
-    agent: Agent | None = None,
     started_ago: timedelta = timedelta(0),
     next_poll_in: timedelta | None = timedelta(0),
+    **fields: Any,
 ) -> Payment:
-    """A payment whose VCC session is open, as start_payment leaves it (no VCC call made)."""
-    if agent is None:
-        agent = Agent.objects.first() or agent_user("agent1").agent
+    """A payment being polled, as start_payment leaves it: its session opened `started_ago`,
+    its next read due in `next_poll_in` (None: no read wanted)."""
     now = timezone.now()
-    return Payment.objects.create(
-        order=for_order or order(),
-        flow=PaymentFlow.objects.first() or flow(),
-        agent=agent,
-        state=Payment.State.IN_PROGRESS,
-        session_guid=str(uuid.uuid4()),
+    return payment(
         session_started_at=now - started_ago,
         next_poll_at=None if next_poll_in is None else now + next_poll_in,
+        **fields,
     )
 
 

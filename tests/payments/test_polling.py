@@ -64,9 +64,9 @@ def test_the_last_read_is_inside_the_retention_window() -> None:
 @pytest.mark.django_db
 def test_only_due_live_payments_are_claimed_most_overdue_first() -> None:
     late = builders.live_payment(next_poll_in=timedelta(seconds=-30))
-    due = builders.live_payment(for_order=builders.order(), next_poll_in=timedelta(seconds=-1))
-    builders.live_payment(for_order=builders.order(), next_poll_in=timedelta(seconds=30))
-    builders.live_payment(for_order=builders.order(), next_poll_in=None)
+    due = builders.live_payment(order=builders.order(), next_poll_in=timedelta(seconds=-1))
+    builders.live_payment(order=builders.order(), next_poll_in=timedelta(seconds=30))
+    builders.live_payment(order=builders.order(), next_poll_in=None)
     claims = services.claim_polls(limit=10)
     assert [claim.payment_id for claim in claims] == [late.pk, due.pk]
     late.refresh_from_db()
@@ -76,7 +76,7 @@ def test_only_due_live_payments_are_claimed_most_overdue_first() -> None:
 
 @pytest.mark.django_db
 def test_a_claim_respects_the_limit_and_the_payment() -> None:
-    payments = [builders.live_payment(for_order=builders.order()) for _ in range(3)]
+    payments = [builders.live_payment(order=builders.order()) for _ in range(3)]
     assert len(services.claim_polls(limit=2)) == 2
     only = services.claim_polls(limit=5, payment_id=payments[0].pk)
     assert [claim.payment_id for claim in only] in ([], [payments[0].pk])
@@ -91,7 +91,7 @@ def test_a_payment_locked_elsewhere_is_skipped_not_waited_for() -> None:
     from django.db import transaction
 
     locked = builders.live_payment()
-    free = builders.live_payment(for_order=builders.order())
+    free = builders.live_payment(order=builders.order())
     holding, release = threading.Event(), threading.Event()
 
     def hold_lock() -> None:
@@ -181,7 +181,7 @@ def test_a_purged_session_is_outcome_unknown_never_failed() -> None:
 @pytest.mark.django_db
 def test_a_session_that_never_progressed_expires_with_the_provider_page() -> None:
     young = builders.live_payment(started_ago=timedelta(minutes=9))
-    old = builders.live_payment(for_order=builders.order(), started_ago=timedelta(minutes=10))
+    old = builders.live_payment(order=builders.order(), started_ago=timedelta(minutes=10))
     tally = services.record_polls([status(young, state="Created"), status(old, state="Created")])
     assert tally == {"waiting": 1, "expired": 1}
     assert Payment.objects.get(pk=old.pk).state == State.EXPIRED
