@@ -105,6 +105,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+    # Tests get a file too, not SQLite's in-memory default: the live server's threads, the
+    # sandbox's webhook thread and the test itself then use connections of their own, as
+    # separate processes do.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(VAR_DIR / "test-agentdesk.sqlite3")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the Celery broker and the shared cache (VCC tokens, locks).
@@ -235,6 +241,26 @@ VCC_SKIP_CALL_TRANSFER = env.bool("VCC_SKIP_CALL_TRANSFER", default=False)
 VCC_CONNECT_TIMEOUT = env.float("VCC_CONNECT_TIMEOUT", default=3.05)
 VCC_READ_TIMEOUT = env.float("VCC_READ_TIMEOUT", default=10.0)
 VCC_RESULT_RETENTION = timedelta(seconds=env.int("VCC_RESULT_RETENTION_SECONDS", default=900))
+
+# The built-in sandbox (payments/vcc/sandbox/README.md): these are its defaults; tests and
+# demos change them at run time through its control API.
+if VCC_SANDBOX_ENABLED:
+    INSTALLED_APPS.append("payments.vcc.sandbox")
+# How long a finished session's result stays readable (VCC: 15 minutes).
+VCC_SANDBOX_RETENTION_SECONDS = env.float(
+    "VCC_SANDBOX_RETENTION_SECONDS", default=VCC_RESULT_RETENTION.total_seconds()
+)
+# How long the provider's agent page can be opened after the session starts.
+VCC_SANDBOX_PAGE_LIFETIME_SECONDS = env.float("VCC_SANDBOX_PAGE_LIFETIME_SECONDS", default=600)
+# Lifetime of the sandbox's access tokens (VCC documents 3600, sometimes 7200).
+VCC_SANDBOX_TOKEN_LIFETIME_SECONDS = env.int("VCC_SANDBOX_TOKEN_LIFETIME_SECONDS", default=3600)
+# Webhooks: sent when a session finishes, retried with backoff (first interval, doubling up to
+# 16 times it) until answered 200 or the give-up time has passed (VCC: 12 hours).
+VCC_SANDBOX_WEBHOOKS = env.bool("VCC_SANDBOX_WEBHOOKS", default=True)
+VCC_SANDBOX_WEBHOOK_RETRY_SECONDS = env.float("VCC_SANDBOX_WEBHOOK_RETRY_SECONDS", default=30)
+VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS = env.float(
+    "VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS", default=12 * 3600
+)
 # First read of a new session's status, right after it opens (the poller takes it from there).
 PAYMENT_POLL_FIRST_DELAY = timedelta(seconds=env.float("PAYMENT_POLL_FIRST_DELAY", default=1.0))
 # How long the provider's agent page lives: a session VCC still reports as never progressed

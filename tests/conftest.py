@@ -1,5 +1,6 @@
-"""Shared fixtures: the personas (an agent, a supervisor, an administrator) and the rule that
-under CI the real PostgreSQL and Redis are used, never skipped."""
+"""Shared fixtures: the personas (an agent, a supervisor, an administrator), the built-in VCC
+`sandbox` over real HTTP (tests/sandbox_fixtures.py), and the rule that under CI the real
+PostgreSQL and Redis are used, never skipped."""
 
 import os
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from tests import builders
+from tests.sandbox_fixtures import sandbox  # noqa: F401  (the fixture everyone uses)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -15,12 +15,14 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.cache import cache
 
 from payments.vcc import parsing
 from payments.vcc.accounts import VccAccount, env_key, get_account
 from payments.vcc.errors import (
+    VccBadResponse,
     VccCredentialsError,
     VccError,
     VccOutcomeUncertain,
@@ -111,6 +113,8 @@ class VccClient:
         # Keyed by URL and client id too, so changed credentials never reuse an old token.
         fingerprint = hashlib.sha256(f"{account.auth_url} {account.client_id}".encode()).hexdigest()
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
+        # Threads of this process queue here; processes meet at the lock in the cache.
+        self._token_lock = threading.Lock()
 
     # --- The Payment API ----------------------------------------------------------------
 
@@ -128,7 +132,7 @@ class VccClient:
             body["accountConfigurationId"] = account_configuration_id
         if skip_call_transfer:
             body["skipCallTransfer"] = True
-        return parsing.new_session(self._post(SESSION_PATH, body))
+        return self._open_session(SESSION_PATH, body)
 
     def create_digital_session(
         self,
@@ -141,7 +145,7 @@ class VccClient:
         body: dict[str, Any] = {"agentId": agent_id, "paymentData": dict(payment_data)}
         if account_configuration_id is not None:
             body["accountConfigurationId"] = account_configuration_id
-        return parsing.new_session(self._post(DIGITAL_SESSION_PATH, body))
+        return self._open_session(DIGITAL_SESSION_PATH, body)
 
     def get_session(
         self, session_guid: str, *, currency: str = "", retry: bool = True
@@ -161,6 +165,18 @@ class VccClient:
         cached = cache.get(self._token_key)
         if cached and cached != stale:
             return str(cached)
+        with self._token_lock:
+            return self._shared_token(stale)
+
+    def close(self) -> None:
+        """Close the idle HTTP connections this client keeps to VCC (they reopen on demand)."""
+        self._http.close()
+
+    def forget_token(self) -> None:
+        """Drop the shared token (every process fetches a new one on its next call)."""
+        cache.delete(self._token_key)
+
+    def _shared_token(self, stale: str | None) -> str:
         lock_key = self._token_key + ":lock"
         deadline = time.monotonic() + settings.VCC_CONNECT_TIMEOUT + settings.VCC_READ_TIMEOUT
         while not cache.add(lock_key, 1, timeout=30):
@@ -234,8 +250,16 @@ class VccClient:
 
     # --- HTTP -----------------------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, json_body=body, retry=False)
+    def _open_session(self, path: str, body: dict[str, Any]) -> NewSession:
+        """POST a new session, never retried: VCC has no idempotency key."""
+        try:
+            return parsing.new_session(self._call("POST", path, json_body=body, retry=False))
+        except VccBadResponse:
+            # VCC said 200 but we cannot read what: the session may exist. Not retryable.
+            raise VccOutcomeUncertain(
+                "VCC answered but its answer could not be read: the payment session may or "
+                "may not have been created. Check with the caller before starting again."
+            ) from None
 
     def _call(
         self, method: str, path: str, *, json_body: dict[str, Any] | None = None, retry: bool
@@ -294,9 +318,15 @@ class VccClient:
             raise VccUnavailable(
                 f"VCC (account '{self.account.name}') did not answer in time."
             ) from None
-        except requests.ConnectionError:
+        except requests.ConnectionError as error:
             status = "unreachable"
             self.breaker.failed(self.account.name)
+            if may_reach and not never_connected(error):
+                status = "dropped"
+                raise VccOutcomeUncertain(
+                    "VCC dropped the connection before answering: the payment session may or "
+                    "may not have been created. Check with the caller before starting again.",
+                ) from None
             raise VccUnavailable(
                 f"VCC (account '{self.account.name}') cannot be reached. Try again shortly."
             ) from None
@@ -373,6 +403,14 @@ class VccClient:
             f"VCC refused the request (HTTP {status}){': ' + text if text else ''}.",
             status=status,
         )
+
+
+def never_connected(error: requests.ConnectionError) -> bool:
+    """True when the connection could not even be opened (refused, no route, DNS): the
+    request cannot have reached VCC. A connection dropped later may have delivered it."""
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def path_shape(url: str) -> str:
