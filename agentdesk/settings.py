@@ -214,7 +214,15 @@ else:
     # Longer than any countdown we use, far shorter than Celery's one-hour default, so a
     # killed worker's late-acked task comes back inside VCC's result retention.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # kombu looks for unacknowledged messages past the visibility timeout only every
+        # interval x throttle seconds (10 x 10 by default): every interval, here.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing the connection must not hang a publish
+        # (a web request enqueueing work) forever.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -312,6 +320,9 @@ WEBHOOK_CLIENT_SECRET = env.str(
 )
 # Lifetime of the bearer tokens our token endpoint issues to VCC.
 WEBHOOK_TOKEN_LIFETIME = timedelta(seconds=env.int("WEBHOOK_TOKEN_LIFETIME_SECONDS", default=900))
+# A delivery still unprocessed this long after it arrived lost its task (broker down): the
+# sweep queues it again.
+WEBHOOK_REQUEUE_AFTER = timedelta(seconds=env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=30))
 
 # celery beat (exactly one instance): the batch poller every second, the safety-net sweep.
 # Stale runs are dropped rather than piled up behind a busy worker.

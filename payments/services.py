@@ -71,8 +71,6 @@ WEBHOOK_TASK = "payments.process_webhook"
 SWEEP_TASK = "payments.sweep"
 # A delivery whose session is not (yet) ours is tried this many times, then ignored.
 WEBHOOK_ATTEMPTS = 5
-# A delivery still unprocessed this long after it arrived lost its task: the sweep re-queues it.
-WEBHOOK_STALE_AFTER = timedelta(seconds=30)
 
 
 class PaymentBlocked(Exception):
@@ -657,7 +655,8 @@ def sweep(*, limit: int = 500) -> SweepReport:
         fail_stale_start(payment_id=payment_id)
         report.stale_starts += 1
     stale = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.RECEIVED, received_at__lte=now - WEBHOOK_STALE_AFTER
+        status=WebhookDelivery.Status.RECEIVED,
+        received_at__lte=now - settings.WEBHOOK_REQUEUE_AFTER,
     ).values_list("pk", flat=True)[:limit]
     for delivery_id in stale:
         enqueue(WEBHOOK_TASK, delivery_id)
