@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class AgentdeskConfig(AppConfig):
     name = "agentdesk"
     verbose_name = "Agent desk"
+
+    def ready(self) -> None:
+        from django.contrib.auth import signals as auth_signals
+
+        from agentdesk import signals
+
+        auth_signals.user_logged_in.connect(signals.signed_in, dispatch_uid="audit_sign_in")
+        auth_signals.user_logged_out.connect(signals.signed_out, dispatch_uid="audit_sign_out")
+        auth_signals.user_login_failed.connect(
+            signals.sign_in_failed, dispatch_uid="audit_sign_in_failed"
+        )

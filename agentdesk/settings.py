@@ -343,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900))
 
+# Admin lists count matching rows up to this many: past it they say "more than N" and payment
+# totals ask for a narrower filter, so no page counts a whole large table.
+ADMIN_COUNT_LIMIT = env.int("ADMIN_COUNT_LIMIT", default=10_000)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -1,6 +1,11 @@
+"""Customers in admin: browsable like the payment history, each listing its orders."""
+
 from django.contrib import admin
 
+from agentdesk.admin_base import LargeTableAdmin, ReadOnly
 from customers.models import BillingAddress, Customer
+from customers.selectors import customer_search
+from payments.models import Order
 
 
 class BillingAddressInline(admin.StackedInline):
@@ -8,8 +13,24 @@ class BillingAddressInline(admin.StackedInline):
     can_delete = False
 
 
+class OrderInline(ReadOnly, admin.TabularInline):
+    """The customer's orders, newest first, each linking to its payment attempts."""
+
+    model = Order
+    readonly_fields = ("reference", "amount", "currency", "status", "created_at", "paid_at")
+    fields = readonly_fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(LargeTableAdmin):
     list_display = ["full_name", "crm_id", "email", "phone", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone", "crm_id"]
-    inlines = [BillingAddressInline]
+    search_help_text = (
+        "A whole first, last or full name, email, phone or CRM id (not case-sensitive)."
+    )
+    sortable_by = ()
+    search_filter = staticmethod(customer_search)
+    inlines = [BillingAddressInline, OrderInline]

@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 
 from customers.countries import COUNTRIES, address_rule
 
@@ -44,6 +45,10 @@ class Customer(models.Model):
             models.Index(fields=["last_name", "first_name"]),
             models.Index(fields=["phone"]),
             models.Index(fields=["email"]),
+            # Supervisors' admin searches whole names and emails in any case.
+            models.Index(Upper("first_name"), name="customer_first_name_upper"),
+            models.Index(Upper("last_name"), name="customer_last_name_upper"),
+            models.Index(Upper("email"), name="customer_email_upper"),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from agentdesk.models import Agent
 from customers.models import Customer
@@ -73,6 +74,12 @@ class Order(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+        ]
+        indexes = [
+            # Supervisors' admin: search by reference (any case), filter by currency or status.
+            models.Index(Upper("reference"), name="order_reference_upper"),
+            models.Index(fields=["currency", "-created_at"], name="order_currency_recent"),
+            models.Index(fields=["status", "-created_at"], name="order_status_recent"),
         ]
 
     def __str__(self) -> str:
@@ -263,6 +270,16 @@ class Payment(models.Model):
             ),
             models.Index(fields=["state", "-created_at"], name="payment_state_recent"),
             models.Index(fields=["agent", "-created_at"], name="payment_agent_recent"),
+            # Supervisors' admin: the flow filter and the work queues, newest first.
+            models.Index(fields=["flow", "-created_at"], name="payment_flow_recent"),
+            models.Index(
+                fields=["-created_at"], condition=Q(flagged=True), name="payment_flagged_recent"
+            ),
+            models.Index(
+                fields=["-created_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="payment_resolved_recent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,17 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.utils import timezone
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
-from payments.models import Order, Payment, PaymentFlow
+from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery
 from payments.vcc.types import PaymentResult, SessionStatus
 
 __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
@@ -29,6 +30,13 @@ def staff_user(username: str, group: str) -> User:
     user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def signed_in(user: User, **defaults: Any) -> Client:
+    """A test client signed in as `user` (`defaults` as for Client, e.g. REMOTE_ADDR)."""
+    client = Client(**defaults)
+    client.force_login(user)
+    return client
 
 
 def customer(**fields: Any) -> Customer:
@@ -72,8 +80,10 @@ def flow(**fields: Any) -> PaymentFlow:
     return PaymentFlow.objects.create(**defaults)
 
 
-def payment(**fields: Any) -> Payment:
-    """A payment whose VCC session is open and waiting for the caller, unless told otherwise."""
+def payment(*, created_at: datetime | None = None, **fields: Any) -> Payment:
+    """An attempt on a new order (or `order`), by the first agent and the default flow, whose
+    VCC session is open and waiting for the caller unless `state` says otherwise;
+    `created_at` back-dates it (the column is set by the database on insert)."""
     defaults: dict[str, Any] = {"state": Payment.State.IN_PROGRESS}
     defaults.update(fields)
     if "order" not in defaults:
@@ -81,10 +91,16 @@ def payment(**fields: Any) -> Payment:
     if "flow" not in defaults:
         defaults["flow"] = PaymentFlow.objects.filter(is_default=True).first() or flow()
     if "agent" not in defaults:
-        defaults["agent"] = Agent.objects.first() or agent_user().agent
+        defaults["agent"] = (
+            Agent.objects.order_by("pk").first() or agent_user("agent1", vcc_agent_id="1001").agent
+        )
     if "session_guid" not in defaults:
         defaults["session_guid"] = str(uuid.uuid4())
-    return Payment.objects.create(**defaults)
+    result = Payment.objects.create(**defaults)
+    if created_at is not None:
+        Payment.objects.filter(pk=result.pk).update(created_at=created_at)
+        result.refresh_from_db()
+    return result
 
 
 def finished(
@@ -108,6 +124,27 @@ def finished(
     return SessionStatus(
         session_guid=session_guid, session_state="Finished", finished=True, result=result
     )
+
+
+def payment_event(payment: Payment, **fields: Any) -> PaymentEvent:
+    defaults: dict[str, Any] = {
+        "source": PaymentEvent.Source.POLL,
+        "kind": PaymentEvent.Kind.STATE_CHANGED,
+        "from_state": Payment.State.IN_PROGRESS,
+        "to_state": payment.state,
+    }
+    defaults.update(fields)
+    return PaymentEvent.objects.create(payment=payment, **defaults)
+
+
+def webhook_delivery(payment: Payment, **fields: Any) -> WebhookDelivery:
+    defaults: dict[str, Any] = {
+        "body": "{}",
+        "session_guid": payment.session_guid or "",
+        "status": WebhookDelivery.Status.PROCESSED,
+    }
+    defaults.update(fields)
+    return WebhookDelivery.objects.create(payment=payment, **defaults)
 
 
 def live_payment(

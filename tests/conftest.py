@@ -7,6 +7,7 @@ import os
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 
 from tests import builders
 from tests.sandbox_fixtures import sandbox  # noqa: F401  (the fixture everyone uses)
@@ -57,6 +58,11 @@ def supervisor_user(db: None) -> User:
 @pytest.fixture
 def administrator_user(db: None) -> User:
     return builders.staff_user("administrator", builders.ADMINISTRATORS)
+
+
+@pytest.fixture
+def supervisor_client(supervisor_user: User) -> Client:
+    return builders.signed_in(supervisor_user)
 
 
 class SentTasks(list[tuple[str, tuple[object, ...], float]]):

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.db import connections
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from payments.vcc.accounts import BUILTIN
-from payments.vcc.client import client_for
+from payments.vcc.client import VccClient, client_for
 from payments.vcc.sandbox.webhooks import dispatcher
 
 TIMEOUT = 10
@@ -111,15 +112,17 @@ class SandboxControlError(Exception):
         self.status = status
 
 
-def forget_client_state() -> None:
+def forget_client_state() -> VccClient | None:
     """What the app's built-in client keeps between calls: the shared token, the circuit
     breaker, and its keep-alive connections (each holds a live-server thread and that
     thread's database connection open)."""
-    if BUILTIN in django_settings.VCC_ACCOUNTS:
-        client = client_for(BUILTIN)
-        client.forget_token()
-        client.breaker.succeeded(BUILTIN)
-        client.close()
+    if BUILTIN not in django_settings.VCC_ACCOUNTS:
+        return None
+    client = client_for(BUILTIN)
+    client.forget_token()
+    client.breaker.succeeded(BUILTIN)
+    client.close()
+    return client
 
 
 @pytest.fixture
@@ -128,13 +131,21 @@ def sandbox(
     settings: Settings,
     transactional_db: None,
     django_db_serialized_rollback: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Sandbox]:
+    # The live server's threads close their database connection after each request, as a
+    # kept-alive HTTP connection (a response still referenced somewhere) would otherwise keep
+    # it open and stop the test database from being dropped.
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     settings.SITE_URL = live_server.url
     helper = Sandbox(live_server.url)
     helper.reset()
-    forget_client_state()
+    client = forget_client_state()
     yield helper
     dispatcher.stop()
     helper.reset()
     helper.http.close()
+    if client is not None:
+        client.close()  # even if the test moved SITE_URL and so the built-in account
+    settings.SITE_URL = live_server.url
     forget_client_state()

@@ -179,14 +179,14 @@ class VccClient:
     def _shared_token(self, stale: str | None) -> str:
         lock_key = self._token_key + ":lock"
         deadline = time.monotonic() + settings.VCC_CONNECT_TIMEOUT + settings.VCC_READ_TIMEOUT
-        while not cache.add(lock_key, 1, timeout=30):
+        while not (locked := cache.add(lock_key, 1, timeout=30)):
             # Another process is fetching: wait for its token rather than stampede VCC.
             time.sleep(0.05)
             cached = cache.get(self._token_key)
             if cached and cached != stale:
                 return str(cached)
             if time.monotonic() > deadline:
-                break
+                break  # its holder seems stuck: fetch ourselves, leaving its lock alone
         try:
             cached = cache.get(self._token_key)
             if cached and cached != stale:
@@ -197,7 +197,8 @@ class VccClient:
             cache.set(self._token_key, access_token, timeout=max(1, int(expires_in - margin)))
             return access_token
         finally:
-            cache.delete(lock_key)
+            if locked:
+                cache.delete(lock_key)
 
     def _fetch_token(self) -> tuple[str, float]:
         data = {"grant_type": "client_credentials", "scope": SCOPE}
@@ -341,7 +342,7 @@ class VccClient:
             )
         if response.status_code >= 500:
             self.breaker.failed(self.account.name)
-        else:
+        elif response.status_code != 429:  # slowed down is not "answering well" either
             self.breaker.succeeded(self.account.name)
         return response
 

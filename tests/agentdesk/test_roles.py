@@ -3,7 +3,6 @@ read everything in admin and change nothing; administrators manage flows, agents
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from payments.models import PaymentFlow
 from tests import builders
@@ -11,14 +10,8 @@ from tests import builders
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_agent_lands_on_the_desk_and_cannot_enter_admin(agent_user: User) -> None:
-    client = signed_in(agent_user)
+    client = builders.signed_in(agent_user)
     assert client.get("/").headers["Location"] == "/desk/"
     assert client.get("/desk/").status_code == 200
     response = client.get("/admin/")
@@ -29,7 +22,7 @@ def test_agent_lands_on_the_desk_and_cannot_enter_admin(agent_user: User) -> Non
 def test_supervisor_lands_on_admin_and_reads_but_cannot_change(supervisor_user: User) -> None:
     flow = builders.flow()
     order = builders.order()
-    client = signed_in(supervisor_user)
+    client = builders.signed_in(supervisor_user)
     assert client.get("/").headers["Location"] == "/admin/"
     assert client.get("/desk/").status_code == 403
     for url in ("/admin/payments/order/", "/admin/payments/payment/", "/admin/customers/customer/"):
@@ -42,7 +35,7 @@ def test_supervisor_lands_on_admin_and_reads_but_cannot_change(supervisor_user: 
 
 
 def test_administrator_manages_flows_and_users(administrator_user: User) -> None:
-    client = signed_in(administrator_user)
+    client = builders.signed_in(administrator_user)
     response = client.post(
         "/admin/payments/paymentflow/add/",
         {
@@ -62,7 +55,7 @@ def test_administrator_manages_flows_and_users(administrator_user: User) -> None
 
 
 def test_flow_with_unknown_account_is_refused_in_admin(administrator_user: User) -> None:
-    response = signed_in(administrator_user).post(
+    response = builders.signed_in(administrator_user).post(
         "/admin/payments/paymentflow/add/",
         {
             "name": "Typo",
@@ -78,7 +71,7 @@ def test_flow_with_unknown_account_is_refused_in_admin(administrator_user: User)
 
 
 def test_user_without_a_role_is_told_so(db: None) -> None:
-    client = signed_in(User.objects.create_user("nobody", password="x"))
+    client = builders.signed_in(User.objects.create_user("nobody", password="x"))
     response = client.get("/", follow=False)
     assert response.status_code == 403
     assert "not set up as an agent" in response.content.decode()

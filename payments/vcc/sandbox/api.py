@@ -134,8 +134,15 @@ def _open(request: HttpRequest, kind: str) -> HttpResponse:
             f"Account configuration does not exists for account: {client.account}, "
             f"configuration Id: {configuration_id}."
         )
-    if configuration_id in PROVIDER_ERRORS:
-        return refuse(f"Payment provider returned an error: {PROVIDER_ERRORS[configuration_id]}")
+    if configuration_id is not None and configuration_id in PROVIDER_ERRORS:
+        # VCC's documented wording (Responses, Payment API).
+        message = (
+            "Provider's authorization endpoint returned error message "
+            f"'{PROVIDER_ERRORS[configuration_id]}'"
+        )
+        if PROVIDER_ERRORS[configuration_id] == "invalid_client":
+            message += f" for account name: {client.account}, configuration id: {configuration_id}"
+        return refuse(message)
     skip = body.get("skipCallTransfer", False)
     if kind == Session.Kind.DIGITAL:
         phone = sessions.payment_data_value(payment_data, "customerphonenumber")

@@ -48,6 +48,9 @@ def plan_for(path: str) -> Plan:
         Q(remaining__isnull=True) | Q(remaining__gt=0)
     )
     for fault in faults:
+        answers = fault.rate_limit is not None or fault.error_rate > 0 or fault.status_code
+        if answers and plan.status is not None:
+            continue  # one answer per call: leave this fault for the next one
         if not _take(fault):
             continue
         if fault.latency_ms:

@@ -51,6 +51,12 @@ def _deny_framing(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _refused(request: HttpRequest, session: Session) -> HttpResponse:
+    return _deny_framing(
+        render(request, "sandbox/page_refused.html", {"session": session}, status=403)
+    )
+
+
 def _agent_page(request: HttpRequest, session: Session, *, problem: str = "") -> HttpResponse:
     if session.page_expired:
         return _deny_framing(
@@ -118,9 +124,7 @@ def agent_page(request: HttpRequest, page_id: uuid.UUID) -> HttpResponse:
     if session.page_expired:
         return _agent_page(request, session)
     if not _authorised(request, session):
-        return _deny_framing(
-            render(request, "sandbox/page_refused.html", {"session": session}, status=403)
-        )
+        return _refused(request, session)
     return _agent_page(request, session)
 
 
@@ -141,9 +145,7 @@ def agent_page_submit(request: HttpRequest, page_id: uuid.UUID) -> HttpResponse:
     if session.page_expired:
         return _agent_page(request, session)
     if not _authorised(request, session):
-        return _deny_framing(
-            render(request, "sandbox/page_refused.html", {"session": session}, status=403)
-        )
+        return _refused(request, session)
     try:
         session = sessions.submit(session)
     except sessions.SandboxRefused as refused:
@@ -188,11 +190,27 @@ def keypad(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def keypad_press(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+    """One key: answers the phone's new display as JSON to the keypad's script, else goes
+    back to the keypad page."""
     problem = ""
     try:
         sessions.press(str(guid), request.POST.get("key", ""))
     except sessions.SandboxRefused as refused:
         problem = str(refused)
+    if "application/json" in request.headers.get("Accept", ""):
+        try:
+            session = sessions.find(guid)
+        except sessions.SandboxRefused:
+            raise Http404("No such call.") from None
+        return JsonResponse(
+            {
+                "state": session.state,
+                "prompt": session.prompt,
+                "masked": sessions.masked(session),
+                "live": session.is_live,
+                "problem": problem,
+            }
+        )
     return _back_to_keypad(guid, problem)
 
 

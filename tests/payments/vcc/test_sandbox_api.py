@@ -181,7 +181,9 @@ def test_provider_errors_on_magic_configuration_ids(
 ) -> None:
     response = open_session(sandbox, accountConfigurationId=configuration_id)
     assert response.status_code == 400
-    assert response.json()["message"].endswith(error)
+    message = response.json()["message"]
+    assert message.startswith("Provider's authorization endpoint returned error message")
+    assert f"'{error}'" in message
 
 
 @pytest.mark.parametrize(

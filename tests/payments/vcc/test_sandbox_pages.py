@@ -220,12 +220,16 @@ def test_keypad_buttons_press_keys_and_hang_up(
     for key_id in [*"0123456789", "star", "hash"]:
         assert f'id="key-{key_id}"' in page
     assert 'id="hang-up"' in page
-    for key in APPROVED_CARD[:6]:
+    for key in APPROVED_CARD[:6]:  # 411111
         response = client.post(url + "press", {"key": key})
         assert response.status_code == 302
     assert page_state(session)["masked"]["card_number"] == "••••••"
+    # The keypad's script sends each key and shows the phone's display from the answer.
+    shown = client.post(url + "press", {"key": "1"}, headers={"Accept": "application/json"})
+    assert shown.json()["masked"]["card_number"] == "•••••••"
+    assert shown.json()["live"] is True
     page = client.get(url).content.decode()
-    assert APPROVED_CARD[:6] not in re.sub(r"[0-9a-f-]{36}", "", page)
+    assert APPROVED_CARD[:7] not in re.sub(r"[0-9a-f-]{36}", "", page)
     client.post(url + "hang-up")
     assert sandbox.session(session.session_guid)["state"] == "Finished"
     assert 'id="call-ended"' in client.get(url).content.decode()

@@ -1,0 +1,77 @@
+"""The payments CSV finance receives: one row per payment attempt, no card data (we hold none),
+read with a server-side cursor a chunk at a time so a million rows never sit in memory."""
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from payments.models import Payment
+from payments.money import format_major
+
+# (CSV header, the payment's value path). Amounts are in major units of `currency`.
+COLUMNS: list[tuple[str, str]] = [
+    ("payment_id", "pk"),
+    ("order_reference", "order__reference"),
+    ("customer_first_name", "order__customer__first_name"),
+    ("customer_last_name", "order__customer__last_name"),
+    ("customer_email", "order__customer__email"),
+    ("amount", "order__amount"),
+    ("currency", "order__currency"),
+    ("state", "state"),
+    ("gateway_decision", "gateway_decision"),
+    ("gateway_reason_code", "gateway_reason_code"),
+    ("gateway_reference", "gateway_reference"),
+    ("gateway_amount", "result_amount"),
+    ("card_brand", "card_brand"),
+    ("flow", "flow__name"),
+    ("environment", "flow__environment"),
+    ("agent_vcc_id", "agent__vcc_agent_id"),
+    ("agent_username", "agent__user__username"),
+    ("started_at", "created_at"),
+    ("finished_at", "finished_at"),
+    ("vcc_session_guid", "session_guid"),
+    ("resolved_at", "resolved_at"),
+    ("resolved_by", "resolved_by__username"),
+    ("resolution_reason", "resolution_reason"),
+]
+HEADER = [name for name, _ in COLUMNS]
+CHUNK_ROWS = 2000
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object, currency: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format_major(value, currency)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def payment_rows(payments: QuerySet[Payment]) -> Iterator[list[str]]:
+    """The header, then one row per payment of `payments`, in its order."""
+    yield HEADER
+    currency_at = HEADER.index("currency")
+    rows = payments.values_list(*(path for _, path in COLUMNS)).iterator(chunk_size=CHUNK_ROWS)
+    for row in rows:
+        yield [cell(value, row[currency_at]) for value in row]
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Each row as one CSV line, produced as it is read."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)

@@ -1,0 +1,273 @@
+"""The supervisors' payment history at size: 1,000,000 payments in PostgreSQL.
+
+Creates the data once in its own database (`agentdesk_bench` on the server of DATABASE_URL,
+created and migrated if missing; BENCH_DATABASE_NAME overrides the name) with INSERT ...
+SELECT generate_series, tagged by the BENCH- order references so a rerun reuses it. Then a
+supervisor asks for each page ~20 times through Django's test Client and the server time and
+query count per page are printed, median and p95. Finally one CSV export of 100,000 rows is
+streamed and its time and peak Python memory printed.
+
+    make bench BENCH=admin_history
+"""
+
+import os
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+PAYMENTS = 1_000_000
+CUSTOMERS = 100_000
+AGENTS = 50
+REQUESTS = 20
+EXPORT_ROWS = 100_000
+FIRST_NAMES = ["Priya", "John", "Yuki", "Fatima", "Hans", "Maria", "Wei", "Amara", "Luca", "Olga"]
+LAST_NAMES = ["Patel", "Smith", "Tanaka", "Al-Sabah", "Müller", "Garcia", "Chen", "Okafor"]
+
+
+def bench_database() -> str:
+    """Point Django's default connection at the bench database, creating it if missing."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentdesk.settings")
+    django.setup()
+    from django.db import connections
+
+    default = connections["default"]
+    if default.vendor != "postgresql":
+        raise SystemExit("admin_history needs PostgreSQL: set DATABASE_URL=postgres://...")
+    name = os.environ.get("BENCH_DATABASE_NAME", "agentdesk_bench")
+    default.close()
+    default.settings_dict["NAME"] = name
+    # The server's maintenance database, as Django's own test-database creation does.
+    with default._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def create_data() -> None:
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection
+
+    from agentdesk.models import AGENTS as AGENTS_GROUP
+    from agentdesk.models import SUPERVISORS, Agent
+    from payments.models import Order, PaymentFlow
+
+    call_command("migrate", verbosity=0)
+    if Order.objects.filter(reference=f"BENCH-{PAYMENTS:07d}").exists():
+        print("Reusing the 1,000,000 payments already in the bench database.")
+        return
+    started = time.perf_counter()
+    print("Creating 1,000,000 payments (once) ...", flush=True)
+    supervisor, _ = User.objects.get_or_create(username="bench-supervisor", is_staff=True)
+    supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
+    for i in range(1, AGENTS + 1):
+        user, _ = User.objects.get_or_create(username=f"bench-agent{i}", first_name=f"Agent{i}")
+        user.groups.add(Group.objects.get(name=AGENTS_GROUP))
+        Agent.objects.get_or_create(user=user, defaults={"vcc_agent_id": f"bench-{i}"})
+    for name, environment in (("Bench staging", "staging"), ("Bench production", "production")):
+        PaymentFlow.objects.get_or_create(
+            name=name, defaults={"account": "builtin", "environment": environment}
+        )
+    firsts = "ARRAY[" + ",".join(f"'{n}'" for n in FIRST_NAMES) + "]"
+    lasts = "ARRAY[" + ",".join(f"'{n}'" for n in LAST_NAMES) + "]"
+    statements = [
+        f"""INSERT INTO customers_customer
+              (first_name, last_name, email, phone, created_at, updated_at)
+            SELECT ({firsts})[1 + i % {len(FIRST_NAMES)}],
+                   ({lasts})[1 + (i / 7) % {len(LAST_NAMES)}],
+                   'bench' || i || '@example.com', '+44' || (7700000000 + i), now(), now()
+            FROM generate_series(1, {CUSTOMERS}) i""",
+        """INSERT INTO customers_billingaddress
+              (customer_id, line1, line2, city, state, postcode, country)
+            SELECT id, id || ' Acacia Avenue', '', 'Leeds', '', 'LS1 4AP', 'GB'
+            FROM customers_customer WHERE email LIKE 'bench%'""",
+        f"""INSERT INTO payments_order
+              (reference, customer_id, amount, currency, description, status, created_at)
+            SELECT 'BENCH-' || lpad(i::text, 7, '0'),
+                   (SELECT min(id) FROM customers_customer) + i % {CUSTOMERS},
+                   CASE WHEN i % 20 = 0 THEN 1000 + i % 9000 ELSE 1 + (i % 50000) / 100.0 END,
+                   CASE WHEN i % 20 = 0 THEN 'JPY' WHEN i % 50 = 1 THEN 'KWD'
+                        WHEN i % 5 = 2 THEN 'USD' WHEN i % 5 = 3 THEN 'EUR' ELSE 'GBP' END,
+                   'Bench order',
+                   CASE WHEN i % 10 < 6 THEN 'paid' ELSE 'open' END,
+                   now() - make_interval(secs => ({PAYMENTS} - i) * 63.0)
+            FROM generate_series(1, {PAYMENTS}) i""",
+        f"""INSERT INTO payments_payment
+              (order_id, flow_id, agent_id, state, idempotency_key, session_guid, provider_url,
+               created_at, session_started_at, finished_at, poll_count, gateway_decision,
+               gateway_reason_code, gateway_reference, result_amount, card_brand, message,
+               flagged, resolution_reason)
+            SELECT o.id,
+                   (SELECT id FROM payments_paymentflow WHERE name =
+                       CASE WHEN o.id % 4 = 0 THEN 'Bench staging' ELSE 'Bench production' END),
+                   (SELECT min(id) FROM agentdesk_agent) + o.id % {AGENTS},
+                   s.state, md5('k' || o.id)::uuid, md5('s' || o.id)::uuid::text, '',
+                   o.created_at, o.created_at + interval '5 seconds',
+                   o.created_at + interval '3 minutes', 2,
+                   CASE s.state WHEN 'approved' THEN 'ACCEPT' WHEN 'declined' THEN 'REJECT'
+                        ELSE '' END,
+                   CASE s.state WHEN 'approved' THEN '100' WHEN 'declined' THEN '202'
+                        ELSE '' END,
+                   CASE WHEN s.state IN ('approved', 'declined')
+                        THEN (1000000000000000000000 + o.id)::text ELSE '' END,
+                   CASE WHEN s.state = 'approved' THEN o.amount END,
+                   CASE WHEN s.state = 'approved' THEN 'Visa' ELSE '' END,
+                   '', o.id % 997 = 0 AND s.state = 'approved', ''
+            FROM payments_order o,
+                 LATERAL (SELECT CASE WHEN o.status = 'paid' THEN 'approved'
+                                      WHEN o.id % 200 = 7 THEN 'unknown'
+                                      WHEN o.id % 10 = 6 THEN 'declined'
+                                      WHEN o.id % 10 = 7 THEN 'error'
+                                      WHEN o.id % 10 = 8 THEN 'abandoned'
+                                      ELSE 'expired' END AS state) s
+            WHERE o.reference LIKE 'BENCH-%'""",
+        """INSERT INTO payments_paymentevent
+              (payment_id, created_at, source, kind, from_state, to_state, message, data)
+            SELECT p.id, p.created_at, 'agent', 'state_changed', '', 'starting',
+                   'Started by the agent', '{}'::jsonb FROM payments_payment p
+            UNION ALL
+            SELECT p.id, p.finished_at, 'poll', 'state_changed', 'in_progress', p.state,
+                   'Result read', '{}'::jsonb FROM payments_payment p""",
+        """INSERT INTO payments_webhookdelivery
+              (received_at, body, is_valid, status, error, session_guid, payment_id, attempts)
+            SELECT p.finished_at - interval '10 seconds', '{}', true, 'processed', '',
+                   p.session_guid, p.id, 1
+            FROM payments_payment p WHERE p.id % 5 = 0""",
+    ]
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"Created in {time.perf_counter() - started:.0f} s.", flush=True)
+
+
+def measure(label: str, get: Callable[[], object], rows: list[list[str]]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    get()  # warm the caches a real server would have warm
+    times, counts = [], []
+    for _ in range(REQUESTS):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            get()
+            times.append((time.perf_counter() - started) * 1000)
+        counts.append(len(queries))
+    times.sort()
+    p95 = times[max(0, round(len(times) * 0.95) - 1)]
+    rows.append([label, f"{statistics.median(times):.0f}", f"{p95:.0f}", str(max(counts))])
+    print(f"  {label:<44} {rows[-1][1]:>7} {rows[-1][2]:>7} {rows[-1][3]:>8}", flush=True)
+
+
+def main() -> None:
+    name = bench_database()
+    create_data()
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from agentdesk.models import Agent
+    from payments.models import Payment
+
+    client = Client(HTTP_HOST="localhost")  # one of the development ALLOWED_HOSTS
+    client.force_login(User.objects.get(username="bench-supervisor"))
+    first, last = (
+        Payment.objects.order_by("pk").values_list("pk", flat=True)[:1][0],
+        (Payment.objects.order_by("-pk").values_list("pk", flat=True)[:1][0]),
+    )
+    agent = Agent.objects.get(vcc_agent_id="bench-12")
+    rng = random.Random(6)
+
+    def page(url: Callable[[], str]) -> Callable[[], object]:
+        def get() -> object:
+            response = client.get(url())
+            assert response.status_code == 200, (url(), response.status_code)
+            return response
+
+        return get
+
+    count = Payment.objects.count()
+    print(f"Database {name}: {count:,} payments. ms per request (server time) and queries,")
+    print(f"{REQUESTS} requests each:")
+    print(f"  {'page':<44} {'median':>7} {'p95':>7} {'queries':>8}")
+    rows: list[list[str]] = []
+    base = "/admin/payments/payment/"
+    measure("changelist", page(lambda: base), rows)
+    measure("changelist, page 100 (the deepest)", page(lambda: base + "?p=100"), rows)
+    measure("filtered: state declined", page(lambda: base + "?state__exact=declined"), rows)
+    measure(
+        "filtered: agent 12, last 7 days",
+        page(lambda: base + f"?agent={agent.pk}&created_at__from={_days_ago(7)}"),
+        rows,
+    )
+    measure(
+        "filtered: currency KWD, production",
+        page(lambda: base + "?currency=KWD&environment=production"),
+        rows,
+    )
+    measure("work queue: outcome unknown", page(lambda: base + "?queue=unknown"), rows)
+    measure(
+        "search by reference",
+        page(lambda: base + f"?q=BENCH-{rng.randint(1, PAYMENTS):07d}"),
+        rows,
+    )
+    measure(
+        "search by gateway reference",
+        page(lambda: base + f"?q={1000000000000000000000 + rng.randint(first, last)}"),
+        rows,
+    )
+    measure(
+        "search by email",
+        page(lambda: base + f"?q=bench{rng.randint(1, CUSTOMERS)}@example.com"),
+        rows,
+    )
+    measure("search by last name (1 in 8 payments)", page(lambda: base + "?q=Patel"), rows)
+    measure(
+        "detail",
+        page(lambda: f"{base}{rng.randint(first, last)}/change/"),
+        rows,
+    )
+    export_once(client, base)
+
+
+def _days_ago(days: int) -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return str((timezone.now() - timedelta(days=days)).date())
+
+
+def export_once(client: object, base: str) -> None:
+    """Stream one export of ~EXPORT_ROWS payments; report its time and peak Python memory."""
+    from django.http import StreamingHttpResponse
+    from django.test import Client
+
+    from payments.models import Payment
+
+    assert isinstance(client, Client)
+    cutoff = Payment.objects.order_by("-created_at").values_list("created_at", flat=True)[
+        EXPORT_ROWS - 1
+    ]
+    query = f"?created_at__gte={cutoff.isoformat().replace('+', '%2B')}"
+    url = base + "export/" + query
+    started = time.perf_counter()
+    response = client.get(url)
+    assert isinstance(response, StreamingHttpResponse)
+    lines = sum(1 for _ in response.streaming_content)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()  # a second run, measured (tracemalloc slows Python down)
+    response = client.get(url)
+    assert isinstance(response, StreamingHttpResponse)
+    assert sum(1 for _ in response.streaming_content) == lines
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(
+        f"  CSV export of {lines - 1:,} rows: {seconds:.1f} s, "
+        f"peak Python memory {peak / 2**20:.1f} MiB (tracemalloc)"
+    )
