@@ -303,9 +303,14 @@ PAYMENT_POLL_LAST_READ_MARGIN = timedelta(
 )
 # A worker that claims a poll holds it this long; if it dies, another takes it over after.
 PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", default=60))
-# The batch poller: payments claimed per task, and concurrent GETs per worker process.
-PAYMENT_POLL_BATCH = env.int("PAYMENT_POLL_BATCH", default=200)
+# How often celery beat starts a round of the batch poller; a round takes the reads due within
+# half a tick too, so reads land on schedule rather than a tick late.
+PAYMENT_POLL_TICK = timedelta(seconds=env.float("PAYMENT_POLL_TICK_SECONDS", default=1.0))
+# The batch poller: payments claimed per round, concurrent reads per worker process, and how
+# many rounds may run at once in the whole deployment (the worker processes polling).
+PAYMENT_POLL_BATCH = env.int("PAYMENT_POLL_BATCH", default=100)
 PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=16)
+PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
 # A payment still `starting` this long after it was created lost its web process mid-request.
 PAYMENT_START_STALE_AFTER = timedelta(seconds=env.int("PAYMENT_START_STALE_SECONDS", default=300))
 
@@ -329,7 +334,7 @@ WEBHOOK_REQUEUE_AFTER = timedelta(seconds=env.int("WEBHOOK_REQUEUE_AFTER_SECONDS
 CELERY_BEAT_SCHEDULE = {
     "poll-due-payments": {
         "task": "payments.poll_due",
-        "schedule": env.float("PAYMENT_POLL_TICK_SECONDS", default=1.0),
+        "schedule": PAYMENT_POLL_TICK.total_seconds(),
         "options": {"expires": 10},
     },
     "sweep-payments": {

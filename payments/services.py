@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -433,6 +434,7 @@ def _poll_outcome(read: PollRead, now: datetime) -> tuple[str, datetime | None]:
         )
         return "purged", None
     started = claim.session_started_at
+    when = next_poll_time(session_started_at=started, now=now)
     if status is not None:
         state = status.session_state or "no state"
         if state.lower() == NEVER_PROGRESSED and now - started >= settings.VCC_PAGE_LIFETIME:
@@ -444,29 +446,23 @@ def _poll_outcome(read: PollRead, now: datetime) -> tuple[str, datetime | None]:
                 f"after {minutes:g} minutes.",
             )
             return "expired", None
-        when = next_poll_time(session_started_at=started, now=now)
-        if when is None:
-            _settle_poll(
-                claim,
-                mark_unknown,
-                f"VCC still reported the session as '{state}' at our last read inside its "
-                "result retention: check with the gateway before taking the money again.",
-            )
-            return "unknown", None
-        return "waiting", when
-    when = next_poll_time(session_started_at=started, now=now)
-    if when is None:
-        _settle_poll(
-            claim,
-            mark_unknown,
-            f"The result could not be read from VCC before its retention ended ({error}): "
-            "check with the gateway before taking the money again.",
+        if when is not None:
+            return "waiting", when
+        why = (
+            f"VCC still reported the session as '{state}' at our last read inside its "
+            "result retention"
         )
-        return "unknown", None
-    log.warning("payment=%s poll failed: %s", claim.payment_id, error)
-    if isinstance(error, VccRateLimited) and error.retry_after:
-        when = max(when, now + timedelta(seconds=error.retry_after))
-    return ("bad_response" if isinstance(error, VccBadResponse) else "unavailable"), when
+    elif when is not None:
+        log.warning("payment=%s poll failed: %s", claim.payment_id, error)
+        if isinstance(error, VccRateLimited) and error.retry_after:
+            when = max(when, now + timedelta(seconds=error.retry_after))
+        return ("bad_response" if isinstance(error, VccBadResponse) else "unavailable"), when
+    else:
+        why = f"The result could not be read from VCC before its retention ended ({error})"
+    _settle_poll(
+        claim, mark_unknown, f"{why}: check with the gateway before taking the money again."
+    )
+    return "unknown", None
 
 
 class _Settle(Protocol):
@@ -479,11 +475,32 @@ def _settle_poll(claim: PollClaim, service: _Settle, reason: str) -> None:
         Payment.objects.filter(pk=claim.payment_id).update(poll_count=F("poll_count") + 1)
 
 
-def poll_due(*, limit: int | None = None) -> Counter[str]:
-    """One round of the batch poller: claim the most overdue live payments, read their
-    sessions concurrently, act on each read. Says how many ended which way."""
-    claims = claim_polls(limit=limit or settings.PAYMENT_POLL_BATCH)
-    return poll_claimed(claims)
+def poll_due(*, limit: int | None = None) -> Counter[str] | None:
+    """One round of the batch poller: claim the live payments whose read is due (or due
+    within half a tick, so that it is not a tick late), most overdue first; read their
+    sessions concurrently; act on each read. Says how many ended which way, or None when
+    PAYMENT_POLL_ROUNDS rounds are running already (so rounds never pile up in the worker
+    ahead of other work, such as webhooks, when reads take longer than a tick)."""
+    slot = _poll_round_slot()
+    if slot is None:
+        return None
+    try:
+        due_by = timezone.now() + settings.PAYMENT_POLL_TICK / 2
+        claims = claim_polls(limit=limit or settings.PAYMENT_POLL_BATCH, due_by=due_by)
+        return poll_claimed(claims)
+    finally:
+        cache.delete(slot)
+
+
+def _poll_round_slot() -> str | None:
+    """Take one of the PAYMENT_POLL_ROUNDS round slots (shared by every worker through the
+    cache; a killed round's slot frees itself with its lease), or None when all are taken."""
+    timeout = int(settings.PAYMENT_POLL_LEASE.total_seconds())
+    for number in range(settings.PAYMENT_POLL_ROUNDS):
+        key = f"payments:poll-round:{number}"
+        if cache.add(key, 1, timeout=timeout):
+            return key
+    return None
 
 
 def poll_payment(*, payment_id: int) -> Counter[str]:

@@ -27,9 +27,11 @@ def poll_payment(payment_id: int) -> None:
 
 @shared_task(name=services.POLL_DUE_TASK)
 def poll_due() -> None:
-    """The batch poller (celery beat, every second): read every due payment, a batch at a
-    time; a full batch means more are waiting, so another round is queued at once."""
+    """The batch poller (celery beat, every tick): read the due payments, a batch at a time;
+    a full batch means more are waiting, so another round is queued at once."""
     tally = services.poll_due()
+    if tally is None:
+        return
     if tally.total() >= settings.PAYMENT_POLL_BATCH:
         current_app.send_task(services.POLL_DUE_TASK)
     if tally:

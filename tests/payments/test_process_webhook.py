@@ -108,13 +108,20 @@ def test_a_delivery_for_a_session_we_do_not_know_is_retried_then_ignored(
     assert delivery.error == "No payment has this session."
 
 
+@pytest.fixture
+def delivered(sent_tasks: SentTasks) -> WebhookDelivery:
+    """A delivery that approved a payment, processed."""
+    return deliver(builders.live_payment())
+
+
 def test_a_replay_processes_the_delivery_again_without_applying_twice(
+    delivered: WebhookDelivery,
     sent_tasks: SentTasks,
     supervisor_user: User,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    payment = builders.live_payment()
-    delivery = deliver(payment)
+    delivery, payment = delivered, delivered.payment
+    assert payment is not None
     with django_capture_on_commit_callbacks(execute=True):
         replayed = services.replay_webhook_delivery(delivery_id=delivery.pk, actor=supervisor_user)
     assert replayed.status == Status.RECEIVED and replayed.attempts == 0
@@ -129,13 +136,13 @@ def test_a_replay_processes_the_delivery_again_without_applying_twice(
 
 
 def test_the_admin_replays_for_those_allowed(
+    delivered: WebhookDelivery,
     client: Client,
     sent_tasks: SentTasks,
     supervisor_user: User,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    payment = builders.live_payment()
-    delivery = deliver(payment)
+    delivery = delivered
     url = reverse("admin:payments_webhookdelivery_changelist")
     form = {"action": "replay", "_selected_action": [delivery.pk]}
 

@@ -23,7 +23,6 @@ from pytest_django.live_server_helper import LiveServer
 from agentdesk.celery import app as celery_app
 from payments import services
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
-from payments.vcc.accounts import BUILTIN_CLIENT_ID, BUILTIN_CLIENT_SECRET
 from tests import builders
 from tests.conftest import require_service
 from tests.realparts import Process, RedisServer, celery, django_env, wait_for
@@ -173,28 +172,6 @@ def webhook_token(live_server: LiveServer) -> str:
     return str(response.json()["access_token"])
 
 
-def session_body(sandbox: Sandbox, guid: str) -> dict[str, object]:
-    """What VCC's GET answers for `guid` now: the body its webhook would carry."""
-    token = requests.post(
-        sandbox.url + "/vcc/Auth/connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "scope": "globalpci",
-            "client_id": BUILTIN_CLIENT_ID,
-            "client_secret": BUILTIN_CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()["access_token"]
-    response = requests.get(
-        f"{sandbox.url}/vcc/api/v1/session/{guid}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert response.status_code == 200
-    body: dict[str, object] = response.json()
-    return body
-
-
 def task_ids(log: str, what: str) -> set[str]:
     """Ids of the tasks a worker's log says were `received` or `succeeded`."""
     return set(re.findall(rf"Task payments\.\w+\[([0-9a-f-]+)\] {what}", log))
@@ -248,9 +225,9 @@ def test_repeated_and_out_of_order_webhooks_change_the_order_once(
     # Keep the poller away from this one: only webhooks tell it anything.
     Payment.objects.filter(pk=payment.pk).update(next_poll_at=timezone.now() + timedelta(hours=1))
     sandbox.start_progress(guid)
-    in_progress = session_body(sandbox, guid)
+    in_progress = sandbox.api_session(guid)
     sandbox.complete(guid, "approved")
-    finished = session_body(sandbox, guid)
+    finished = sandbox.api_session(guid)
 
     headers = {"Authorization": f"Bearer {webhook_token(live_server)}"}
     url = live_server.url + reverse("payments:webhook")
