@@ -306,10 +306,10 @@ PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", def
 # How often celery beat starts a round of the batch poller; a round takes the reads due within
 # half a tick too, so reads land on schedule rather than a tick late.
 PAYMENT_POLL_TICK = timedelta(seconds=env.float("PAYMENT_POLL_TICK_SECONDS", default=1.0))
-# The batch poller: payments claimed per round, concurrent reads per worker process, and how
-# many rounds may run at once in the whole deployment (the worker processes polling).
+# The batch poller: payments claimed per round, concurrent reads per round, and rounds at
+# once per worker (below the worker's concurrency: a pool process stays free for webhooks).
 PAYMENT_POLL_BATCH = env.int("PAYMENT_POLL_BATCH", default=100)
-PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=16)
+PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=32)
 PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
 # A payment still `starting` this long after it was created lost its web process mid-request.
 PAYMENT_START_STALE_AFTER = timedelta(seconds=env.int("PAYMENT_START_STALE_SECONDS", default=300))

@@ -176,6 +176,7 @@ def start_payment(
         payment.session_guid = session.session_guid
         payment.provider_url = session.provider_url
         payment.session_started_at = timezone.now()
+        # The polling outbox: the batch poller (payments.poll_due) makes the first read then.
         payment.next_poll_at = timezone.now() + settings.PAYMENT_POLL_FIRST_DELAY
         _transition(
             payment,
@@ -184,13 +185,7 @@ def start_payment(
             message="VCC session opened; waiting for the caller",
             data={"session_guid": session.session_guid},
         )
-        schedule_poll(payment, countdown=settings.PAYMENT_POLL_FIRST_DELAY)
     return StartedPayment(payment, session)
-
-
-def schedule_poll(payment: Payment, *, countdown: timedelta) -> None:
-    """After commit, ask the worker to read `payment`'s session in `countdown`."""
-    enqueue(POLL_TASK, payment.pk, countdown=countdown)
 
 
 def enqueue(task: str, *args: int, countdown: timedelta = timedelta(0)) -> None:
@@ -475,13 +470,14 @@ def _settle_poll(claim: PollClaim, service: _Settle, reason: str) -> None:
         Payment.objects.filter(pk=claim.payment_id).update(poll_count=F("poll_count") + 1)
 
 
-def poll_due(*, limit: int | None = None) -> Counter[str] | None:
+def poll_due(*, worker: str = "", limit: int | None = None) -> Counter[str] | None:
     """One round of the batch poller: claim the live payments whose read is due (or due
     within half a tick, so that it is not a tick late), most overdue first; read their
     sessions concurrently; act on each read. Says how many ended which way, or None when
-    PAYMENT_POLL_ROUNDS rounds are running already (so rounds never pile up in the worker
-    ahead of other work, such as webhooks, when reads take longer than a tick)."""
-    slot = _poll_round_slot()
+    `worker` runs PAYMENT_POLL_ROUNDS rounds already: kept below the worker's concurrency,
+    a pool process is always free for webhooks, and rounds never pile up in the queue ahead
+    of them when reads take longer than a tick."""
+    slot = _poll_round_slot(worker)
     if slot is None:
         return None
     try:
@@ -492,19 +488,22 @@ def poll_due(*, limit: int | None = None) -> Counter[str] | None:
         cache.delete(slot)
 
 
-def _poll_round_slot() -> str | None:
-    """Take one of the PAYMENT_POLL_ROUNDS round slots (shared by every worker through the
+def _poll_round_slot(worker: str) -> str | None:
+    """Take one of `worker`'s PAYMENT_POLL_ROUNDS round slots (its pool processes meet in the
     cache; a killed round's slot frees itself with its lease), or None when all are taken."""
     timeout = int(settings.PAYMENT_POLL_LEASE.total_seconds())
     for number in range(settings.PAYMENT_POLL_ROUNDS):
-        key = f"payments:poll-round:{number}"
+        key = f"payments:poll-round:{worker}:{number}"
         if cache.add(key, 1, timeout=timeout):
             return key
     return None
 
 
 def poll_payment(*, payment_id: int) -> Counter[str]:
-    """Read one payment's session now if its read is due (within a second), else nothing."""
+    """Read one payment's session now if its read is due (within a second), else nothing.
+
+    Not part of the normal flow, where the batch poller reads every payment: one task per
+    read costs the worker about six times the CPU of a batched read (docs/results.md)."""
     soon = timezone.now() + timedelta(seconds=1)
     return poll_claimed(claim_polls(limit=1, payment_id=payment_id, due_by=soon))
 

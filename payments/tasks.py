@@ -8,7 +8,7 @@ lost is found again by the beat-driven poller and sweep.
 import logging
 from datetime import timedelta
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
 from django.conf import settings
 
 from payments import services
@@ -19,17 +19,19 @@ log = logging.getLogger("payments.tasks")
 
 @shared_task(name=services.POLL_TASK)
 def poll_payment(payment_id: int) -> None:
-    """Read one payment's session if its read is due (the first read after it starts)."""
+    """Read one payment's session now if its read is due: for an operator who wants it read
+    at once (`celery -A agentdesk call payments.poll_payment --args='[id]'`), and for the
+    benchmark that compares one task per read with the batch poller."""
     tally = services.poll_payment(payment_id=payment_id)
     if tally:
         log.info("poll payment=%s %s", payment_id, dict(tally))
 
 
-@shared_task(name=services.POLL_DUE_TASK)
-def poll_due() -> None:
+@shared_task(name=services.POLL_DUE_TASK, bind=True)
+def poll_due(self: "Task[[], None]") -> None:
     """The batch poller (celery beat, every tick): read the due payments, a batch at a time;
     a full batch means more are waiting, so another round is queued at once."""
-    tally = services.poll_due()
+    tally = services.poll_due(worker=self.request.hostname or "")
     if tally is None:
         return
     if tally.total() >= settings.PAYMENT_POLL_BATCH:

@@ -4,6 +4,7 @@ payments, and what each read of a session does to its payment."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings
@@ -242,3 +243,23 @@ def test_a_claim_taken_over_by_another_worker_is_not_overwritten() -> None:
     services.record_polls([read])
     payment.refresh_from_db()
     assert payment.next_poll_at == T0 and payment.poll_count == 0
+
+
+@pytest.mark.django_db
+def test_a_worker_runs_at_most_its_rounds_at_once(settings: Settings) -> None:
+    settings.PAYMENT_POLL_ROUNDS = 1
+    # An account that no longer exists: a read fails without reaching any server.
+    retired = builders.flow(name="Retired", account="retired", is_default=False)
+    payment = builders.live_payment(flow=retired, next_poll_in=timedelta(seconds=-1))
+    busy = services._poll_round_slot("worker-1")  # a round of worker-1's under way
+    try:
+        assert busy is not None
+        assert services._poll_round_slot("worker-1") is None
+        assert services.poll_due(worker="worker-1") is None  # waits for its round to end
+        assert Payment.objects.get(pk=payment.pk).poll_count == 0
+        assert services.poll_due(worker="worker-2") == {"unavailable": 1}  # another worker
+    finally:
+        cache.delete(busy or "")
+    Payment.objects.filter(pk=payment.pk).update(next_poll_at=timezone.now())
+    assert services.poll_due(worker="worker-1") == {"unavailable": 1}
+    assert Payment.objects.get(pk=payment.pk).poll_count == 2

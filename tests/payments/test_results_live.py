@@ -101,7 +101,7 @@ def start_worker(
         worker = celery(
             "worker",
             "--beat",
-            "--concurrency=2",
+            "--concurrency=3",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
