@@ -132,7 +132,9 @@ class VccClient:
         self.breaker = breaker or CircuitBreaker()
         self.timeout = (settings.VCC_CONNECT_TIMEOUT, settings.VCC_READ_TIMEOUT)
         self._http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        # A keep-alive connection for each thread of the batch poller reading at once.
+        pool_size = max(32, settings.PAYMENT_POLL_THREADS)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
         # Keyed by URL and client id too, so changed credentials never reuse an old token.
