@@ -216,7 +216,15 @@ else:
     # Longer than any countdown we use, far shorter than Celery's one-hour default, so a
     # killed worker's late-acked task comes back inside VCC's result retention.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # kombu looks for unacknowledged messages past the visibility timeout only every
+        # interval x throttle seconds (10 x 10 by default): every interval, here.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing the connection must not hang a publish
+        # (a web request enqueueing work) forever.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -265,6 +273,48 @@ VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS = env.float(
 )
 # First read of a new session's status, right after it opens (the poller takes it from there).
 PAYMENT_POLL_FIRST_DELAY = timedelta(seconds=env.float("PAYMENT_POLL_FIRST_DELAY", default=1.0))
+# How long the provider's agent page lives: a session VCC still reports as never progressed
+# after this is expired (the caller can no longer key a card into it).
+VCC_PAGE_LIFETIME = timedelta(seconds=env.int("VCC_PAGE_LIFETIME_SECONDS", default=600))
+
+
+def _poll_schedule(text: str) -> tuple[tuple[timedelta, timedelta | None], ...]:
+    """ "1:180,5:600,15" -> every 1 s until 180 s, every 5 s until 600 s, then every 15 s."""
+    steps = []
+    for step in text.split(","):
+        interval, _, until = step.strip().partition(":")
+        steps.append(
+            (timedelta(seconds=float(interval)), timedelta(seconds=float(until)) if until else None)
+        )
+    if not steps or steps[-1][1] is not None or any(i.total_seconds() <= 0 for i, _ in steps):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "PAYMENT_POLL_SCHEDULE: give interval:until_age pairs in seconds and end with a "
+            "plain interval, e.g. 1:180,5:600,15."
+        )
+    return tuple(steps)
+
+
+# Polling a live session (docs/results.md): the interval by the session's age. Whatever the
+# table says, the last read happens PAYMENT_POLL_LAST_READ_MARGIN before VCC's retention,
+# counted from the session's start, ends; a session still unreadable then is outcome unknown.
+PAYMENT_POLL_SCHEDULE = _poll_schedule(env.str("PAYMENT_POLL_SCHEDULE", default="1:180,5:600,15"))
+PAYMENT_POLL_LAST_READ_MARGIN = timedelta(
+    seconds=env.int("PAYMENT_POLL_LAST_READ_MARGIN_SECONDS", default=30)
+)
+# A worker that claims a poll holds it this long; if it dies, another takes it over after.
+PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", default=60))
+# How often celery beat starts a round of the batch poller; a round takes the reads due within
+# half a tick too, so reads land on schedule rather than a tick late.
+PAYMENT_POLL_TICK = timedelta(seconds=env.float("PAYMENT_POLL_TICK_SECONDS", default=1.0))
+# The batch poller: payments claimed per round, concurrent reads per round, and rounds at
+# once per worker (below the worker's concurrency: a pool process stays free for webhooks).
+PAYMENT_POLL_BATCH = env.int("PAYMENT_POLL_BATCH", default=100)
+PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=32)
+PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
+# A payment still `starting` this long after it was created lost its web process mid-request.
+PAYMENT_START_STALE_AFTER = timedelta(seconds=env.int("PAYMENT_START_STALE_SECONDS", default=300))
 
 # Webhook: VCC first obtains a bearer token from our token endpoint with these client
 # credentials (handed to Vonage), then POSTs results with it. Empty in production = webhooks
@@ -275,6 +325,26 @@ WEBHOOK_CLIENT_ID = env.str(
 WEBHOOK_CLIENT_SECRET = env.str(
     "WEBHOOK_CLIENT_SECRET", default="" if PRODUCTION else "builtin-webhook-secret"
 )
+# Lifetime of the bearer tokens our token endpoint issues to VCC.
+WEBHOOK_TOKEN_LIFETIME = timedelta(seconds=env.int("WEBHOOK_TOKEN_LIFETIME_SECONDS", default=900))
+# A delivery still unprocessed this long after it arrived lost its task (broker down): the
+# sweep queues it again.
+WEBHOOK_REQUEUE_AFTER = timedelta(seconds=env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=30))
+
+# celery beat (exactly one instance): the batch poller every second, the safety-net sweep.
+# Stale runs are dropped rather than piled up behind a busy worker.
+CELERY_BEAT_SCHEDULE = {
+    "poll-due-payments": {
+        "task": "payments.poll_due",
+        "schedule": PAYMENT_POLL_TICK.total_seconds(),
+        "options": {"expires": 10},
+    },
+    "sweep-payments": {
+        "task": "payments.sweep",
+        "schedule": env.float("PAYMENT_SWEEP_SECONDS", default=30.0),
+        "options": {"expires": 60},
+    },
+}
 
 # Sign-in throttling: this many failures per username or address within the window lock it.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

@@ -29,6 +29,7 @@ urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("payments/", include("payments.urls")),
 ]
 
 if settings.VCC_SANDBOX_ENABLED:

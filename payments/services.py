@@ -5,26 +5,34 @@ transaction holding the payment row's lock. Slow I/O (HTTP to VCC) happens betwe
 transactions, never inside one. Work for the worker is enqueued by task name after commit.
 """
 
+import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from agentdesk import audit
 from agentdesk.models import Agent, AuditEntry
 from customers.models import Customer
-from payments.models import Order, Payment, PaymentEvent, PaymentFlow
+from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery
+from payments.polling import PollClaim, PollRead, read_sessions
+from payments.redaction import redact_card_data
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
-from payments.vcc.errors import VccError
+from payments.vcc.errors import VccBadResponse, VccError, VccRateLimited, VccSessionNotFound
+from payments.vcc.parsing import NEVER_PROGRESSED, session_status
 from payments.vcc.payload import payment_data
 from payments.vcc.types import NewSession, SessionStatus
 
@@ -60,6 +68,11 @@ DECISION_STATES: Mapping[str, str] = {
 }
 
 POLL_TASK = "payments.poll_payment"
+POLL_DUE_TASK = "payments.poll_due"
+WEBHOOK_TASK = "payments.process_webhook"
+SWEEP_TASK = "payments.sweep"
+# A delivery whose session is not (yet) ours is tried this many times, then ignored.
+WEBHOOK_ATTEMPTS = 5
 
 
 class PaymentBlocked(Exception):
@@ -227,6 +240,7 @@ def start_payment(
         payment.session_guid = session.session_guid
         payment.provider_url = session.provider_url
         payment.session_started_at = timezone.now()
+        # The polling outbox: the batch poller (payments.poll_due) makes the first read then.
         payment.next_poll_at = timezone.now() + settings.PAYMENT_POLL_FIRST_DELAY
         _transition(
             payment,
@@ -235,16 +249,22 @@ def start_payment(
             message="VCC session opened; waiting for the caller",
             data={"session_guid": session.session_guid},
         )
-        schedule_poll(payment, countdown=settings.PAYMENT_POLL_FIRST_DELAY)
     return StartedPayment(payment, session)
 
 
-def schedule_poll(payment: Payment, *, countdown: timedelta) -> None:
-    """After commit, ask the worker to read `payment`'s session in `countdown`."""
-    payment_id, seconds = payment.pk, max(countdown.total_seconds(), 0)
-    transaction.on_commit(
-        lambda: current_app.send_task(POLL_TASK, args=[payment_id], countdown=seconds)
-    )
+def enqueue(task: str, *args: int, countdown: timedelta = timedelta(0)) -> None:
+    """After commit, send `task` to the worker. The rows are the outbox: when the broker is
+    down the message is dropped with a warning, and the sweep (or the batch poller) finds the
+    work from the database instead of the caller seeing an error for work already saved."""
+    seconds = max(countdown.total_seconds(), 0)
+
+    def send() -> None:
+        try:
+            current_app.send_task(task, args=list(args), countdown=seconds)
+        except BrokerUnavailable as error:
+            log.warning("broker unavailable, %s%s left to the sweep: %s", task, list(args), error)
+
+    transaction.on_commit(send)
 
 
 # --- Results ----------------------------------------------------------------------------------
@@ -363,6 +383,372 @@ def expire_payment(*, payment_id: int, reason: str, source: str = Source.SYSTEM)
         if payment.state == State.IN_PROGRESS:
             _transition(payment, State.EXPIRED, source=source, message=reason)
         return payment
+
+
+# --- Polling ----------------------------------------------------------------------------------
+
+
+def last_read_at(session_started_at: datetime) -> datetime:
+    """The last moment we read a session: inside VCC's retention, counted from the start."""
+    return (
+        session_started_at + settings.VCC_RESULT_RETENTION - settings.PAYMENT_POLL_LAST_READ_MARGIN
+    )
+
+
+def next_poll_time(*, session_started_at: datetime, now: datetime) -> datetime | None:
+    """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, never after its
+    last read), or None when the read just made was the last."""
+    last = last_read_at(session_started_at)
+    if now >= last:
+        return None
+    age = now - session_started_at
+    interval = next(
+        interval
+        for interval, until in settings.PAYMENT_POLL_SCHEDULE
+        if until is None or age < until
+    )
+    return min(now + interval, last)
+
+
+def claim_polls(
+    *, limit: int, payment_id: int | None = None, due_by: datetime | None = None
+) -> list[PollClaim]:
+    """Claim up to `limit` live payments whose next read is due (by `due_by`, default now),
+    most overdue first, by moving their next_poll_at to a lease: another worker skips them
+    until the lease runs out, which is also how a killed worker's claims come back."""
+    now = timezone.now()
+    lease_until = now + settings.PAYMENT_POLL_LEASE
+    due = Payment.objects.filter(
+        state=State.IN_PROGRESS,
+        next_poll_at__lte=due_by or now,
+        session_guid__isnull=False,
+        session_started_at__isnull=False,
+    ).order_by("next_poll_at")
+    if payment_id is not None:
+        due = due.filter(pk=payment_id)
+    fields = ("pk", "next_poll_at", "session_guid", "flow__account", "order__currency")
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            rows = list(
+                due.select_for_update(skip_locked=True, of=("self",)).values_list(
+                    *fields, "session_started_at"
+                )[:limit]
+            )
+            Payment.objects.filter(pk__in=[row[0] for row in rows]).update(next_poll_at=lease_until)
+        else:  # SQLite: a conditional UPDATE per row, which must touch exactly that row
+            rows = [
+                row
+                for row in due.values_list(*fields, "session_started_at")[:limit]
+                if Payment.objects.filter(
+                    pk=row[0], state=State.IN_PROGRESS, next_poll_at=row[1]
+                ).update(next_poll_at=lease_until)
+            ]
+    return [
+        PollClaim(pk, guid, account, currency, started, lease_until)
+        for pk, _, guid, account, currency, started in rows
+    ]
+
+
+def record_polls(reads: Iterable[PollRead]) -> Counter[str]:
+    """Act on what reading claimed sessions gave, and say how many ended which way.
+
+    A finished session's result is applied; a purged one is outcome unknown; one that never
+    progressed past the provider page's lifetime is expired; one still unfinished, or
+    unreadable, at its last read is outcome unknown; any other is read again later. The
+    reschedules are written together, each only while this worker's claim still holds."""
+    now = timezone.now()
+    tally: Counter[str] = Counter()
+    later: dict[tuple[datetime, datetime, bool], list[int]] = {}
+    for read in reads:
+        claim = read.claim
+        outcome, when = _poll_outcome(read, now)
+        tally[outcome] += 1
+        if when is not None:
+            later.setdefault((claim.lease_until, when, outcome != "released"), []).append(
+                claim.payment_id
+            )
+    for (lease_until, when, was_read), ids in later.items():
+        Payment.objects.filter(
+            pk__in=ids, state=State.IN_PROGRESS, next_poll_at=lease_until
+        ).update(next_poll_at=when, poll_count=F("poll_count") + 1 if was_read else F("poll_count"))
+    return tally
+
+
+def _poll_outcome(read: PollRead, now: datetime) -> tuple[str, datetime | None]:
+    """Settle one read: the outcome's name, and when to read again (None when settled)."""
+    claim, status, error = read.claim, read.status, read.error
+    if status is None and error is None:
+        return "released", now
+    if status is not None and status.finished:
+        with transaction.atomic():
+            apply_result(payment_id=claim.payment_id, status=status, source=Source.POLL)
+            Payment.objects.filter(pk=claim.payment_id).update(poll_count=F("poll_count") + 1)
+        return "finished", None
+    if isinstance(error, VccSessionNotFound):
+        _settle_poll(
+            claim,
+            mark_unknown,
+            "VCC no longer has this session (it keeps a result 15 minutes) and no result "
+            "reached us: check with the gateway before taking the money again.",
+        )
+        return "purged", None
+    started = claim.session_started_at
+    when = next_poll_time(session_started_at=started, now=now)
+    if status is not None:
+        state = status.session_state or "no state"
+        if state.lower() == NEVER_PROGRESSED and now - started >= settings.VCC_PAGE_LIFETIME:
+            minutes = settings.VCC_PAGE_LIFETIME.total_seconds() / 60
+            _settle_poll(
+                claim,
+                expire_payment,
+                f"The provider page timed out: VCC still reported the session as '{state}' "
+                f"after {minutes:g} minutes.",
+            )
+            return "expired", None
+        if when is not None:
+            return "waiting", when
+        why = (
+            f"VCC still reported the session as '{state}' at our last read inside its "
+            "result retention"
+        )
+    elif when is not None:
+        log.warning("payment=%s poll failed: %s", claim.payment_id, error)
+        if isinstance(error, VccRateLimited) and error.retry_after:
+            when = max(when, now + timedelta(seconds=error.retry_after))
+        return ("bad_response" if isinstance(error, VccBadResponse) else "unavailable"), when
+    else:
+        why = f"The result could not be read from VCC before its retention ended ({error})"
+    _settle_poll(
+        claim, mark_unknown, f"{why}: check with the gateway before taking the money again."
+    )
+    return "unknown", None
+
+
+class _Settle(Protocol):
+    def __call__(self, *, payment_id: int, reason: str, source: str = ...) -> Payment: ...
+
+
+def _settle_poll(claim: PollClaim, service: _Settle, reason: str) -> None:
+    with transaction.atomic():
+        service(payment_id=claim.payment_id, reason=reason, source=Source.POLL)
+        Payment.objects.filter(pk=claim.payment_id).update(poll_count=F("poll_count") + 1)
+
+
+def poll_due(*, worker: str = "", limit: int | None = None) -> Counter[str] | None:
+    """One round of the batch poller: claim the live payments whose read is due (or due
+    within half a tick, so that it is not a tick late), most overdue first; read their
+    sessions concurrently; act on each read. Says how many ended which way, or None when
+    `worker` runs PAYMENT_POLL_ROUNDS rounds already: kept below the worker's concurrency,
+    a pool process is always free for webhooks, and rounds never pile up in the queue ahead
+    of them when reads take longer than a tick."""
+    slot = _poll_round_slot(worker)
+    if slot is None:
+        return None
+    try:
+        due_by = timezone.now() + settings.PAYMENT_POLL_TICK / 2
+        claims = claim_polls(limit=limit or settings.PAYMENT_POLL_BATCH, due_by=due_by)
+        return poll_claimed(claims)
+    finally:
+        cache.delete(slot)
+
+
+def _poll_round_slot(worker: str) -> str | None:
+    """Take one of `worker`'s PAYMENT_POLL_ROUNDS round slots (its pool processes meet in the
+    cache; a killed round's slot frees itself with its lease), or None when all are taken."""
+    timeout = int(settings.PAYMENT_POLL_LEASE.total_seconds())
+    for number in range(settings.PAYMENT_POLL_ROUNDS):
+        key = f"payments:poll-round:{worker}:{number}"
+        if cache.add(key, 1, timeout=timeout):
+            return key
+    return None
+
+
+def poll_payment(*, payment_id: int) -> Counter[str]:
+    """Read one payment's session now if its read is due (within a second), else nothing.
+
+    Not part of the normal flow, where the batch poller reads every payment: one task per
+    read costs the worker about six times the CPU of a batched read (docs/results.md)."""
+    soon = timezone.now() + timedelta(seconds=1)
+    return poll_claimed(claim_polls(limit=1, payment_id=payment_id, due_by=soon))
+
+
+def poll_claimed(claims: list[PollClaim]) -> Counter[str]:
+    """Read claimed sessions and act on what they say; reads not begun before half the lease
+    has gone are handed back to the poller."""
+    if not claims:
+        return Counter()
+    return record_polls(read_sessions(claims, budget=settings.PAYMENT_POLL_LEASE / 2))
+
+
+def fail_stale_start(*, payment_id: int) -> Payment:
+    """A payment left `starting` (its web process stopped while VCC was being asked) becomes
+    failed to start, saying a session may have opened, so the agent checks before retrying."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.state == State.STARTING:
+            payment.message = (
+                "No answer from VCC was recorded for this start: a session may have opened. "
+                "Check with the caller before starting again."
+            )
+            _transition(
+                payment, State.FAILED_TO_START, source=Source.SYSTEM, message=payment.message
+            )
+        return payment
+
+
+# --- Webhook ----------------------------------------------------------------------------------
+
+
+def receive_webhook(*, body: str, too_large: bool = False) -> WebhookDelivery:
+    """Store one webhook delivery first (card data redacted), then, when it is readable,
+    have the worker process it after commit. An unreadable one is stored as invalid."""
+    error = ""
+    session_guid = ""
+    text = "" if too_large else redact_card_data(body)
+    if too_large:
+        error = "The body is larger than we accept; it was not stored."
+    else:
+        try:
+            parsed = json.loads(text)
+            if not isinstance(parsed, dict):
+                raise VccBadResponse("The body is JSON but not an object.")
+            session_guid = session_status(parsed).session_guid[:64]
+        except ValueError:
+            error = "The body is not JSON."
+        except VccBadResponse as bad:
+            error = str(bad)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            body=text,
+            is_valid=not error,
+            status=WebhookDelivery.Status.INVALID if error else WebhookDelivery.Status.RECEIVED,
+            error=error[:500],
+            session_guid=session_guid,
+        )
+        if not error:
+            enqueue(WEBHOOK_TASK, delivery.pk)
+    return delivery
+
+
+def process_webhook_delivery(*, delivery_id: int) -> WebhookDelivery:
+    """Apply a stored delivery's result through apply_result, once: a delivery already
+    processed (or invalid) is left alone. One whose session no payment has yet stays
+    `received` for another attempt, and is ignored after WEBHOOK_ATTEMPTS."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != WebhookDelivery.Status.RECEIVED:
+            return delivery
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != WebhookDelivery.Status.RECEIVED:
+            return delivery
+        payment = (
+            Payment.objects.filter(session_guid=delivery.session_guid)
+            .select_related("order")
+            .first()
+            if delivery.session_guid
+            else None
+        )
+        if payment is None:
+            delivery.error = "No payment has this session."
+            if delivery.attempts >= WEBHOOK_ATTEMPTS:
+                delivery.status = WebhookDelivery.Status.IGNORED
+                delivery.processed_at = timezone.now()
+            delivery.save(update_fields=["error", "status", "processed_at"])
+            return delivery
+        delivery.payment = payment
+        delivery.processed_at = timezone.now()
+        try:
+            status = session_status(json.loads(delivery.body), currency=payment.order.currency)
+        except (ValueError, VccBadResponse) as error:
+            delivery.status, delivery.is_valid = WebhookDelivery.Status.INVALID, False
+            delivery.error = f"Unreadable: {error}"[:500]
+            delivery.save()
+            return delivery
+        apply_result(payment_id=payment.pk, status=status, source=Source.WEBHOOK)
+        delivery.status = WebhookDelivery.Status.PROCESSED
+        delivery.error = "" if status.finished else f"Session not finished ({status.session_state})"
+        delivery.save()
+        return delivery
+
+
+def replay_webhook_delivery(*, delivery_id: int, actor: User) -> WebhookDelivery:
+    """Process a stored delivery again (from admin), as if it had just arrived; apply_result
+    keeps it from applying anything twice."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if not delivery.body:
+            raise PaymentBlocked("This delivery has no stored body to replay.")
+        delivery.status = WebhookDelivery.Status.RECEIVED
+        delivery.is_valid = True
+        delivery.attempts = 0
+        delivery.error = ""
+        delivery.processed_at = None
+        delivery.save()
+        audit.record(
+            AuditEntry.Action.ADMIN_CHANGE,
+            actor=actor,
+            target=str(delivery),
+            change="webhook delivery replayed",
+            delivery=delivery.pk,
+        )
+        enqueue(WEBHOOK_TASK, delivery.pk)
+    return delivery
+
+
+# --- The sweep: the safety net ----------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    rearmed: int = 0
+    final_reads: Counter[str] = field(default_factory=Counter)
+    stale_starts: int = 0
+    webhooks_requeued: int = 0
+    poll_lag_seconds: float = 0.0
+
+
+def sweep(*, limit: int = 500) -> SweepReport:
+    """Find work whose message was lost (broker restarted, worker killed) from the rows.
+
+    Re-arms live payments that have no next read; makes the final read of those whose result
+    window has closed while the poller did not get to them (a result VCC still holds is
+    applied, otherwise they become outcome unknown); fails starts left hanging; re-queues
+    webhook deliveries that were never processed; and measures how far behind polling is."""
+    now = timezone.now()
+    report = SweepReport()
+    report.rearmed = Payment.objects.filter(
+        state=State.IN_PROGRESS, next_poll_at__isnull=True
+    ).update(next_poll_at=now)
+    overdue = Payment.objects.filter(
+        state=State.IN_PROGRESS,
+        session_started_at__lte=now - settings.VCC_RESULT_RETENTION,
+        next_poll_at__lte=now,
+    ).values_list("pk", flat=True)[:limit]
+    claims = [claim for pk in overdue for claim in claim_polls(limit=1, payment_id=pk)]
+    report.final_reads = poll_claimed(claims)
+    for payment_id in Payment.objects.filter(
+        state=State.STARTING, created_at__lte=now - settings.PAYMENT_START_STALE_AFTER
+    ).values_list("pk", flat=True)[:limit]:
+        fail_stale_start(payment_id=payment_id)
+        report.stale_starts += 1
+    stale = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.RECEIVED,
+        received_at__lte=now - settings.WEBHOOK_REQUEUE_AFTER,
+    ).values_list("pk", flat=True)[:limit]
+    for delivery_id in stale:
+        enqueue(WEBHOOK_TASK, delivery_id)
+        report.webhooks_requeued += 1
+    oldest = (
+        Payment.objects.filter(state=State.IN_PROGRESS, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("next_poll_at", flat=True)
+        .first()
+    )
+    report.poll_lag_seconds = (now - oldest).total_seconds() if oldest else 0.0
+    return report
 
 
 # --- Supervisors ------------------------------------------------------------------------------

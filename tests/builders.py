@@ -1,12 +1,13 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.utils import timezone
 
 from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
@@ -144,3 +145,49 @@ def webhook_delivery(payment: Payment, **fields: Any) -> WebhookDelivery:
     }
     defaults.update(fields)
     return WebhookDelivery.objects.create(payment=payment, **defaults)
+
+
+def live_payment(
+    *,
+    started_ago: timedelta = timedelta(0),
+    next_poll_in: timedelta | None = timedelta(0),
+    **fields: Any,
+) -> Payment:
+    """A payment being polled, as start_payment leaves it: its session opened `started_ago`,
+    its next read due in `next_poll_in` (None: no read wanted)."""
+    now = timezone.now()
+    return payment(
+        session_started_at=now - started_ago,
+        next_poll_at=None if next_poll_in is None else now + next_poll_in,
+        **fields,
+    )
+
+
+def session_body(
+    session_guid: str,
+    *,
+    state: str = "Finished",
+    decision: str | None = "ACCEPT",
+    amount_minor: str = "1240",
+    request_id: str = "6461231231231231231231",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A body shaped like VCC's GET /v1/session/{guid} answer (and its webhook)."""
+    body: dict[str, Any] = {
+        "sessionGuid": session_guid,
+        "callGuid": str(uuid.uuid4()),
+        "createdOn": "2025-01-01T10:00:00Z",
+        "lastUpdatedOn": "2025-01-01T10:02:00Z",
+        "sessionState": state,
+        "paymentResultData": None,
+    }
+    if decision is not None and state == "Finished":
+        body["paymentResultData"] = {
+            "decision": decision,
+            "reasonCode": "100" if decision == "ACCEPT" else "202",
+            "requestID": request_id,
+            "Amount": amount_minor,
+            "Currency": "GBP",
+        }
+    body.update(extra)
+    return body

@@ -71,3 +71,26 @@ def administrator_user(db: None) -> User:
 @pytest.fixture
 def supervisor_client(supervisor_user: User) -> Client:
     return builders.signed_in(supervisor_user)
+
+
+class SentTasks(list[tuple[str, tuple[object, ...], float]]):
+    """Tasks the code under test sent to the broker, by name: (name, args, countdown)."""
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self]
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> SentTasks:
+    """Record what services send to the broker instead of sending it (where the worker's
+    behaviour is not what the test is about)."""
+    from payments import services
+
+    sent = SentTasks()
+
+    class Recorder:
+        def send_task(self, name: str, args: list[object], countdown: float = 0) -> None:
+            sent.append((name, tuple(args), countdown))
+
+    monkeypatch.setattr(services, "current_app", Recorder())
+    return sent

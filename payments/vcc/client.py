@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -57,23 +57,40 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-@dataclass(frozen=True)
+# How long a process trusts its last look at state shared through the cache (the token, the
+# breaker): a poller makes hundreds of calls a second, and each look is a round trip.
+SHARED_STATE_RECHECK_SECONDS = 1.0
+
+
+@dataclass
 class CircuitBreaker:
     """Shared by all processes through the cache: after `threshold` consecutive failures to
-    reach VCC, calls fail fast for `open_seconds` instead of making every agent wait."""
+    reach VCC, calls fail fast for `open_seconds` instead of making every agent wait.
+
+    A process looks at the shared state at most once a `recheck_seconds` while calls go well,
+    and at once after a failure of its own: another process's opening is seen within that
+    time, and a success resets the shared count at most that often."""
 
     threshold: int = 5
     open_seconds: float = 15.0
+    recheck_seconds: float = SHARED_STATE_RECHECK_SECONDS
+    _closed_until: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    _reset_until: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def check(self, account: str) -> None:
+        if self._closed_until.get(account, 0.0) > time.monotonic():
+            return
         until = cache.get(f"vcc:circuit:{account}:open_until")
         if until is not None and until > time.time():
             raise VccUnavailable(
                 f"VCC (account '{account}') is not answering; calls are paused for "
                 f"{until - time.time():.0f} more seconds. Try again shortly."
             )
+        self._closed_until[account] = time.monotonic() + self.recheck_seconds
 
     def failed(self, account: str) -> None:
+        self._closed_until.pop(account, None)
+        self._reset_until.pop(account, None)
         key = f"vcc:circuit:{account}:failures"
         cache.add(key, 0, timeout=60)
         try:
@@ -89,6 +106,14 @@ class CircuitBreaker:
             )
 
     def succeeded(self, account: str) -> None:
+        if self._reset_until.get(account, 0.0) > time.monotonic():
+            return
+        self.reset(account)
+        self._reset_until[account] = time.monotonic() + self.recheck_seconds
+
+    def reset(self, account: str) -> None:
+        """Close the breaker for every process now."""
+        self._closed_until.pop(account, None)
         cache.delete_many([f"vcc:circuit:{account}:failures", f"vcc:circuit:{account}:open_until"])
 
 
@@ -107,7 +132,9 @@ class VccClient:
         self.breaker = breaker or CircuitBreaker()
         self.timeout = (settings.VCC_CONNECT_TIMEOUT, settings.VCC_READ_TIMEOUT)
         self._http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        # A keep-alive connection for each thread of the batch poller reading at once.
+        pool_size = max(32, settings.PAYMENT_POLL_THREADS)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
         # Keyed by URL and client id too, so changed credentials never reuse an old token.
@@ -115,6 +142,8 @@ class VccClient:
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
         # Threads of this process queue here; processes meet at the lock in the cache.
         self._token_lock = threading.Lock()
+        # The shared token as this process last saw it, and until when it trusts that look.
+        self._seen_token: tuple[str, float] | None = None
 
     # --- The Payment API ----------------------------------------------------------------
 
@@ -147,11 +176,14 @@ class VccClient:
             body["accountConfigurationId"] = account_configuration_id
         return self._open_session(DIGITAL_SESSION_PATH, body)
 
-    def get_session(self, session_guid: str, *, currency: str = "") -> SessionStatus:
+    def get_session(
+        self, session_guid: str, *, currency: str = "", retry: bool = True
+    ) -> SessionStatus:
         """`GET /v1/session/{guid}`; `currency` converts the result's minor units when the
-        result does not echo its own currency."""
+        result does not echo its own currency. `retry=False` makes one attempt (a poller
+        whose schedule is its retry)."""
         path = f"{SESSION_PATH}/{quote(session_guid, safe='')}"
-        body = self._call("GET", path, retry=True)
+        body = self._call("GET", path, retry=retry)
         return parsing.session_status(body, currency=currency)
 
     # --- The token ----------------------------------------------------------------------
@@ -159,11 +191,17 @@ class VccClient:
     def token(self, *, stale: str | None = None) -> str:
         """A valid access token, shared by every process through the cache. `stale` is a
         token VCC just refused: it is replaced rather than returned again."""
+        seen = self._seen_token
+        if seen is not None and seen[0] != stale and seen[1] > time.monotonic():
+            return seen[0]
         cached = cache.get(self._token_key)
         if cached and cached != stale:
-            return str(cached)
-        with self._token_lock:
-            return self._shared_token(stale)
+            token = str(cached)
+        else:
+            with self._token_lock:
+                token = self._shared_token(stale)
+        self._seen_token = (token, time.monotonic() + SHARED_STATE_RECHECK_SECONDS)
+        return token
 
     def close(self) -> None:
         """Close the idle HTTP connections this client keeps to VCC (they reopen on demand)."""
@@ -171,6 +209,7 @@ class VccClient:
 
     def forget_token(self) -> None:
         """Drop the shared token (every process fetches a new one on its next call)."""
+        self._seen_token = None
         cache.delete(self._token_key)
 
     def _shared_token(self, stale: str | None) -> str:
@@ -273,7 +312,7 @@ class VccClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             try:
                 response = self._send(
-                    method, url, json=json_body, headers=headers, may_reach=not retry
+                    method, url, json=json_body, headers=headers, may_reach=method != "GET"
                 )
             except VccUnavailable:
                 attempt += 1

@@ -15,10 +15,23 @@ from payments.vcc.types import NewSession, PaymentResult, SessionStatus
 
 # [doc] the only documented finished state; anything else means "not finished yet".
 FINISHED = "finished"
+# [decided] the state of a session whose caller never started (the sandbox's word; VCC's own is
+# undocumented): past the provider page's lifetime such a session is expired, not unknown.
+NEVER_PROGRESSED = "created"
 # [decided] where the session GUID may be found in a create-session answer, in order.
 SESSION_GUID_KEYS = ("sessionguid", "id", "sessionid")
 # Keys whose values could be card data if a gateway ever echoed them: never read, never kept.
-CARD_DATA_KEYS = re.compile(r"(pan|cardnumber|card_number|cvv|cvc|cv2|expiry|expdate|exp_)", re.I)
+# Matched against the key lower-cased with everything but letters and digits removed, whole,
+# so "Company" or "expand" are not mistaken for "pan" or "exp".
+_CARD_DATA_KEY = re.compile(
+    r"pan|.*(?:cardnumber|cardno|accountnumber)|cvv2?|cvc2?|cv2|csc|cid|.*securitycode"
+    r"|.*expir.*|exp(?:date|month|year|mm|yy|mmyy)?|.*trackdata|track[12]"
+)
+
+
+def is_card_data_key(key: str) -> bool:
+    """Whether a JSON or form key names card data (a card number, security code, expiry)."""
+    return _CARD_DATA_KEY.fullmatch(re.sub(r"[^a-z0-9]", "", key.lower())) is not None
 
 
 def lower_keys(data: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +158,7 @@ def payment_result(raw: object, *, currency: str = "") -> PaymentResult | None:
             raise VccBadResponse("VCC's paymentResultData is not valid JSON.") from None
     if not isinstance(raw, dict) or not raw:
         return None
-    data = {k: v for k, v in lower_keys(raw).items() if not CARD_DATA_KEYS.search(k)}
+    data = {k: v for k, v in lower_keys(raw).items() if not is_card_data_key(k)}
     result_currency = str(data.get("currency") or currency or "").upper()
     amount: Decimal | None = None
     message = ""

@@ -16,11 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import requests
 from django.db import connections
 from pytest_django import Settings
 
-from payments.vcc.accounts import BUILTIN_CLIENT_ID, BUILTIN_CLIENT_SECRET
 from payments.vcc.client import VccClient, client_for
 from payments.vcc.sandbox.webhooks import Dispatcher
 from tests.sandbox_fixtures import Sandbox
@@ -128,18 +126,7 @@ def test_webhook_carries_the_get_body_with_a_bearer_token(
     assert body["sessionState"] == "Finished"
     assert body["paymentResultData"]["decision"] == "ACCEPT"
     assert body["paymentResultData"]["Amount"] == "1240"
-    token = requests.post(
-        f"{sandbox.url}/vcc/Auth/connect/token",
-        data={"grant_type": "client_credentials", "scope": "globalpci"},
-        auth=(BUILTIN_CLIENT_ID, BUILTIN_CLIENT_SECRET),
-        timeout=5,
-    ).json()["access_token"]
-    get = requests.get(
-        f"{sandbox.url}/vcc/api/v1/session/{guid}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    )
-    assert get.json() == body  # the webhook's body is the GET's
+    assert sandbox.api_session(guid) == body  # the webhook's body is the GET's
 
 
 def test_webhook_is_retried_until_it_gets_a_200(

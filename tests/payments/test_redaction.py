@@ -1,0 +1,99 @@
+"""payments.redaction.redact_card_data: what is kept of a webhook body holds no card data."""
+
+import json
+
+import pytest
+
+from payments.redaction import REDACTED, luhn_valid, redact_card_data
+from payments.vcc.parsing import is_card_data_key
+
+# Test card numbers of the card schemes (public, Luhn-valid).
+VISA, MASTERCARD, AMEX, VISA_19 = (
+    "4111111111111111",
+    "5555555555554444",
+    "378282246310005",
+    ("4111111111111111003"),
+)
+
+
+@pytest.mark.parametrize("number", [VISA, MASTERCARD, AMEX, VISA_19, "4222222222222"])
+def test_test_cards_pass_luhn(number: str) -> None:
+    assert luhn_valid(number)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"card {VISA} end",
+        "card 4111 1111 1111 1111 end",
+        "card 4111-1111-1111-1111 end",
+        "card 3782 822463 10005 end",
+        f'{{"x": "{MASTERCARD}"}}',
+        f'{{"x": {MASTERCARD}}}',
+        "keyed 4111 1111 1111 1111 737 then hung up",  # number then security code
+        "4111 1111 1111 1111 2030",  # number then expiry year
+    ],
+)
+def test_card_numbers_are_redacted_however_written(text: str) -> None:
+    redacted = redact_card_data(text)
+    assert REDACTED in redacted
+    assert "1111 1111" not in redacted and "1111-1111" not in redacted
+    assert "4111111111111111" not in redacted and "822463" not in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"requestID": "6461231231231231231231"}',  # 22 digits: a gateway id, not a card
+        '{"Amount": "1240", "reasonCode": "100"}',
+        '{"sessionGuid": "12345678-1234-4123-8123-123456789012"}',  # an all-digit GUID
+        '{"phone": "+441632960961"}',
+        '{"lastUpdatedOn": "2025-01-01T10:02:00Z"}',
+        "4111111111111112",  # fails Luhn
+    ],
+)
+def test_what_is_not_a_card_number_is_kept(text: str) -> None:
+    assert redact_card_data(text) == text
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "pan",
+        "PAN",
+        "cardNumber",
+        "card_number",
+        "CardNo",
+        "cvv",
+        "CVV2",
+        "cvc",
+        "securityCode",
+        "expiry",
+        "expiryDate",
+        "ExpirationMonth",
+        "expDate",
+        "exp_year",
+        "track2",
+    ],
+)
+def test_card_data_keys_are_recognised(key: str) -> None:
+    assert is_card_data_key(key)
+    assert redact_card_data(json.dumps({key: "12/30"})) == json.dumps({key: REDACTED})
+    assert redact_card_data(f"{key}=737&amount=1") == f"{key}={REDACTED}&amount=1"
+
+
+@pytest.mark.parametrize("key", ["Company", "expand", "span", "decision", "reasonCode", "Amount"])
+def test_ordinary_keys_are_not_mistaken_for_card_data(key: str) -> None:
+    assert not is_card_data_key(key)
+    assert redact_card_data(json.dumps({key: "x"})) == json.dumps({key: "x"})
+
+
+def test_a_whole_body_keeps_its_shape() -> None:
+    body = {
+        "sessionGuid": "3f0c9d7e-5b1a-4c2e-9f8d-1a2b3c4d5e6f",
+        "paymentResultData": {"decision": "ACCEPT", "cardNumber": VISA, "cvv": 737},
+    }
+    assert json.loads(redact_card_data(json.dumps(body))) == {
+        "sessionGuid": "3f0c9d7e-5b1a-4c2e-9f8d-1a2b3c4d5e6f",
+        "paymentResultData": {"decision": "ACCEPT", "cardNumber": REDACTED, "cvv": REDACTED},
+    }

@@ -1,0 +1,141 @@
+"""payments.services under any sequence of what can happen to a payment: results by webhook
+(stored, then processed) and by poll (claimed, then recorded), repeated, late, contradictory;
+the poller giving up (unknown) or the page expiring; supervisors resolving. Whatever the order,
+a result is applied at most once, nothing is lost, and the order always matches the payment."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from payments import services
+from payments.models import Order, Payment, PaymentEvent
+from payments.polling import PollRead
+from payments.vcc.parsing import session_status
+from tests import builders
+
+State, Source, Kind = Payment.State, PaymentEvent.Source, PaymentEvent.Kind
+DECISIONS = st.sampled_from(["ACCEPT", "REJECT", "ERROR", "CANCEL", "REVIEW", None])
+REFERENCES = st.sampled_from(["GW-1", "GW-2"])
+OUTCOMES = {
+    "ACCEPT": State.APPROVED,
+    "REJECT": State.DECLINED,
+    "ERROR": State.ERROR,
+    "CANCEL": State.ABANDONED,
+    "REVIEW": State.UNKNOWN,
+    None: State.ABANDONED,
+}
+
+
+class PaymentLife(RuleBasedStateMachine):
+    supervisor: User
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.payment = builders.live_payment()
+        self.guid = self.payment.session_guid or ""
+        # The model: what must be true, worked out independently of the services.
+        self.state: str = State.IN_PROGRESS
+        self.reference = ""
+        self.flagged = False
+        self.results_seen = 0
+
+    def _expect_result(self, decision: str | None, reference: str) -> None:
+        self.results_seen += 1
+        target = OUTCOMES[decision]
+        if self.state == State.IN_PROGRESS:
+            self.state, self.reference = target, reference if decision else ""
+        elif not (self.state == target and (decision is None or reference == self.reference)):
+            self.flagged = True
+
+    def _body(self, decision: str | None, reference: str) -> dict[str, object]:
+        return builders.session_body(self.guid, decision=decision, request_id=reference)
+
+    @rule(decision=DECISIONS, reference=REFERENCES)
+    def webhook_delivers(self, decision: str | None, reference: str) -> None:
+        delivery = services.receive_webhook(body=json.dumps(self._body(decision, reference)))
+        services.process_webhook_delivery(delivery_id=delivery.pk)
+        self._expect_result(decision, reference)
+
+    @rule(decision=DECISIONS, reference=REFERENCES)
+    def poll_reads(self, decision: str | None, reference: str) -> None:
+        status = session_status(self._body(decision, reference), currency="GBP")
+        claims = services.claim_polls(limit=1, payment_id=self.payment.pk)
+        if claims:
+            services.record_polls([PollRead(claims[0], status=status)])
+        else:
+            services.apply_result(payment_id=self.payment.pk, status=status, source=Source.POLL)
+        self._expect_result(decision, reference)
+
+    @rule()
+    def poll_sees_unfinished(self) -> None:
+        status = session_status(builders.session_body(self.guid, state="InProgress"))
+        for claim in services.claim_polls(limit=1, payment_id=self.payment.pk):
+            services.record_polls([PollRead(claim, status=status)])
+
+    @rule()
+    def result_window_closes(self) -> None:
+        services.mark_unknown(payment_id=self.payment.pk, reason="window closed")
+        if self.state == State.IN_PROGRESS:
+            self.state = State.UNKNOWN
+
+    @rule()
+    def page_expires(self) -> None:
+        services.expire_payment(payment_id=self.payment.pk, reason="page expired")
+        if self.state == State.IN_PROGRESS:
+            self.state = State.EXPIRED
+
+    @rule(outcome=st.sampled_from(services.RESOLUTIONS))
+    def supervisor_resolves(self, outcome: str) -> None:
+        payment = Payment.objects.get(pk=self.payment.pk)
+        if self.state != State.UNKNOWN and not self.flagged:
+            with pytest.raises(services.PaymentBlocked):
+                services.resolve_payment(
+                    payment=payment, supervisor=self.supervisor, outcome=outcome, reason="x"
+                )
+            return
+        services.resolve_payment(
+            payment=payment, supervisor=self.supervisor, outcome=outcome, reason="checked"
+        )
+        self.flagged = False
+        if outcome == "approved":
+            self.state = State.APPROVED
+        elif self.state == State.UNKNOWN:
+            self.state = State.ABANDONED
+        elif self.state == State.APPROVED:
+            self.state = State.DECLINED
+
+    @invariant()
+    def payment_and_order_agree_with_the_model(self) -> None:
+        payment = Payment.objects.select_related("order").get(pk=self.payment.pk)
+        order = payment.order
+        assert payment.state == self.state
+        assert payment.flagged == self.flagged
+        paid = self.state == State.APPROVED
+        assert order.status == (Order.Status.PAID if paid else Order.Status.OPEN)
+        assert order.paid_amount == (Decimal("12.40") if paid else None)
+        assert (order.paid_at is not None) == paid
+        if self.state != State.IN_PROGRESS:
+            assert payment.next_poll_at is None
+
+    @invariant()
+    def a_result_is_applied_at_most_once_and_every_one_is_recorded(self) -> None:
+        events = PaymentEvent.objects.filter(payment_id=self.payment.pk)
+        automatic = events.exclude(source=Source.SUPERVISOR)
+        assert automatic.filter(kind=Kind.STATE_CHANGED).count() <= 1
+        assert automatic.filter(source__in=[Source.WEBHOOK, Source.POLL]).count() == (
+            self.results_seen
+        )
+
+
+@pytest.mark.django_db
+def test_any_sequence_keeps_results_once_and_orders_right(supervisor_user: User) -> None:
+    PaymentLife.supervisor = supervisor_user
+    run_state_machine_as_test(
+        PaymentLife,
+        settings=hypothesis_settings(max_examples=60, stateful_step_count=12, deadline=None),
+    )
