@@ -149,7 +149,10 @@ def order_context(
         if notice and payment is not None and not payment.is_live:
             payment = None  # a start that was refused: back to the start form, saying why
     if payment is None:
+        # The reason a start was refused is often the order's blocking reason: say it once.
         context.update(blocked=blocked, flows=selectors.desk_flows())
+        if notice == blocked:
+            context["notice"] = ""
         return context
     session = started.session if started else None
     context.update(
