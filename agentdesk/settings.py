@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "agentdesk.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -141,9 +141,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions: idle timeout (refreshed on every request) capped by SESSION_COOKIE_AGE.
+# Sessions: an idle timeout renewed by every request the agent makes (not by the desk's status
+# polling, see agentdesk/sessions.py), and an absolute timeout counted from sign-in.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -349,6 +351,18 @@ CELERY_BEAT_SCHEDULE = {
 # Sign-in throttling: this many failures per username or address within the window lock it.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900))
+
+# The desk: where callers are found (customers/crm.py: builtin = our own customers, http = a
+# JSON CRM, docs/crm.md), the defaults of manual entry, and how often a payment's status is read.
+CRM_ADAPTER = env.str("CRM_ADAPTER", default="builtin")
+CRM_URL = env.str("CRM_URL", default="").rstrip("/")
+CRM_TOKEN = env.str("CRM_TOKEN", default="")
+CRM_TIMEOUT = env.float("CRM_TIMEOUT", default=2.0)
+# After the CRM failed, searches use the local copy alone for this long (no waiting per keystroke).
+CRM_BACKOFF = timedelta(seconds=env.int("CRM_BACKOFF_SECONDS", default=15))
+DESK_DEFAULT_COUNTRY = env.str("DESK_DEFAULT_COUNTRY", default="GB")
+DESK_DEFAULT_CURRENCY = env.str("DESK_DEFAULT_CURRENCY", default="GBP")
+DESK_STATUS_POLL_SECONDS = env.float("DESK_STATUS_POLL_SECONDS", default=1.0)
 
 # Admin lists count matching rows up to this many: past it they say "more than N" and payment
 # totals ask for a narrower filter, so no page counts a whole large table.

@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from agentdesk import audit
 from agentdesk.models import Agent, AuditEntry
+from customers.models import Customer
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery
 from payments.polling import PollClaim, PollRead, read_sessions
 from payments.redaction import redact_card_data
@@ -89,6 +90,68 @@ class StartedPayment:
 
     payment: Payment
     session: NewSession | None
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """What an agent may set on an order before a payment starts (all of it goes to VCC)."""
+
+    amount: Decimal
+    currency: str
+    description: str = ""
+    reference: str = ""  # blank: generated for a new order, kept for an existing one
+
+
+def create_order(*, customer: Customer, details: OrderDetails) -> Order:
+    """A new open order for `customer`; raises ValidationError for details that cannot be used."""
+    order = Order(
+        customer=customer,
+        amount=details.amount,
+        currency=details.currency,
+        description=details.description.strip(),
+    )
+    if details.reference.strip():
+        order.reference = details.reference.strip()
+    order.full_clean(exclude=["customer"])
+    order.save()
+    return order
+
+
+def update_order_details(*, order: Order, details: OrderDetails) -> Order:
+    """Change what `order` will send to VCC. Refused (PaymentBlocked) once a payment is in
+    progress, approved or of unknown outcome; the reference, once sent to VCC with an attempt,
+    never changes. Unchanged details change nothing and are never refused."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        wanted = {
+            "amount": details.amount,
+            "currency": details.currency.strip().upper(),
+            "description": details.description.strip(),
+            "reference": details.reference.strip() or order.reference,
+        }
+        changed = {name for name, value in wanted.items() if getattr(order, name) != value}
+        if not changed:
+            return order
+        ensure_editable(order)
+        if "reference" in changed and order.payments.exists():
+            raise PaymentBlocked(
+                "The reference was sent to VCC with an earlier attempt: it cannot change."
+            )
+        for name in changed:
+            setattr(order, name, wanted[name])
+        order.full_clean(exclude=["customer"])
+        order.save(update_fields=sorted(changed))
+        return order
+
+
+def ensure_editable(order: Order) -> None:
+    """Raise PaymentBlocked unless `order`'s payment details may still change."""
+    reason = blocking_reason(order)
+    if reason:
+        raise PaymentBlocked(f"{reason} Its details can no longer change.")
 
 
 # --- Starting ---------------------------------------------------------------------------------
@@ -168,6 +231,7 @@ def start_payment(
         log.warning("payment=%s failed to start: %s", payment.pk, error)
         with transaction.atomic():
             payment = _locked(payment.pk)
+            payment.message = str(error)[:500]  # shown to the agent beside Retry
             _transition(payment, State.FAILED_TO_START, source=Source.SYSTEM, message=str(error))
         return StartedPayment(payment, None)
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
+from agentdesk.signin import forget_all_failures
 from tests import builders
 from tests.sandbox_fixtures import sandbox  # noqa: F401  (the fixture everyone uses)
 
@@ -32,6 +33,13 @@ def require_service(name: str, available: bool) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def no_sign_in_locks() -> None:
+    """Failed sign-ins are counted in the shared cache: one test's must not lock another's
+    personas (nor the test client's address)."""
+    forget_all_failures()
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+/* The desk's own behaviour, on top of htmx: open the provider's page, keyboard shortcuts, and
+   a calm notice when the server cannot be reached. No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  var popups = {};
+
+  /* Post the hidden form (the two provider tokens) into its iframe or a popup window, then
+     take it out of the page: the tokens are used once and leave the DOM. A popup the browser
+     blocks leaves the form in place and offers a button (a click is allowed to open one). */
+  function openProvider(form) {
+    var name = form.getAttribute("target");
+    var area = form.closest(".provider");
+    if (form.dataset.mode === "popup") {
+      var win = window.open("", name, "popup,width=520,height=760");
+      var blocked = !win || win.closed || typeof win.closed === "undefined";
+      area.querySelector("[data-popup-blocked]").hidden = !blocked;
+      area.querySelector("[data-popup-open]").hidden = blocked;
+      if (blocked) {
+        return;
+      }
+      popups[name] = win;
+    }
+    form.submit();
+    form.remove();
+  }
+
+  htmx.onLoad(function (root) {
+    var forms = root.querySelectorAll ? root.querySelectorAll("form[data-provider-form]") : [];
+    forms.forEach(openProvider);
+  });
+
+  document.addEventListener("click", function (event) {
+    var open = event.target.closest("[data-open-provider]");
+    if (open) {
+      var form = open.closest(".provider").querySelector("form[data-provider-form]");
+      if (form) {
+        openProvider(form);
+      }
+      return;
+    }
+    var show = event.target.closest("[data-show-provider]");
+    if (show) {
+      var win = popups[show.dataset.showProvider];
+      if (win && !win.closed) {
+        win.focus();
+      } else {
+        show.parentElement.textContent =
+          "The payment page's window was closed. The outcome still arrives here.";
+      }
+    }
+  });
+
+  /* Keyboard: "/" goes to the search box; Enter there opens the first match; the arrow keys
+     move between matches. */
+  document.addEventListener("keydown", function (event) {
+    var search = document.getElementById("q");
+    if (!search) {
+      return;
+    }
+    var typing = event.target.closest("input, select, textarea, [contenteditable]");
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+      return;
+    }
+    var matches = Array.prototype.slice.call(document.querySelectorAll("#results .match"));
+    if (event.target === search && event.key === "Enter") {
+      event.preventDefault();
+      if (matches.length) {
+        htmx.process(matches[0].form);  // results swapped in a moment ago may not be yet
+        matches[0].click();
+      } else {
+        htmx.trigger(search, "search");
+      }
+      return;
+    }
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      var at = matches.indexOf(event.target);
+      if (event.target === search && event.key === "ArrowDown" && matches.length) {
+        event.preventDefault();
+        matches[0].focus();
+      } else if (at >= 0) {
+        event.preventDefault();
+        var next = at + (event.key === "ArrowDown" ? 1 : -1);
+        (next < 0 ? search : matches[Math.min(next, matches.length - 1)]).focus();
+      }
+    }
+  });
+
+  /* The server could not be reached or failed: say so once, quietly; clear it when a request
+     gets through again (the status panel keeps polling meanwhile). */
+  var banner = null;
+  function connection(message) {
+    banner = banner || document.getElementById("connection");
+    if (!banner) {
+      return;
+    }
+    banner.textContent = message || "";
+    banner.hidden = !message;
+  }
+  document.addEventListener("htmx:sendError", function () {
+    connection("The desk cannot reach its server. It keeps trying; nothing you entered is lost.");
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    connection(status === 404 ?
+      "That is not there any more (or is not yours)." :
+      "The server could not do that (error " + status + "). Try again in a moment.");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) {
+      connection("");
+    }
+  });
+})();

@@ -1,0 +1,181 @@
+"""/desk/orders/<id>/start/ and /desk/payments/<id>/retry/: every guard and error path that does
+not need VCC to answer. A start VCC cannot take becomes a failed attempt with the reason and a
+Retry; an order with a payment in progress, approved or of unknown outcome starts nothing and
+the panel says why; a second POST shows the live attempt and opens nothing; agents never see
+another agent's payment. (Starts that reach the sandbox: tests/desk/test_start_sandbox.py.)"""
+
+import pytest
+from django.test import Client
+
+from agentdesk.models import Agent, AuditEntry
+from payments.models import Order, Payment, PaymentFlow
+from tests import builders
+from tests.desk.conftest import WORKSPACE
+
+pytestmark = pytest.mark.django_db
+
+State = Payment.State
+
+
+def start(client: Client, order: Order, flow: PaymentFlow | None) -> str:
+    response = client.post(
+        f"/desk/orders/{order.pk}/start/", {"flow": flow.pk if flow else ""}, **WORKSPACE
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_start_vcc_cannot_take_fails_with_the_reason_and_a_retry(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    html = start(agent_client, order, unreachable_flow)
+    payment = Payment.objects.get()
+    assert (payment.state, payment.agent, payment.flow) == (
+        State.FAILED_TO_START,
+        agent,
+        unreachable_flow,
+    )
+    assert (
+        "The payment did not start: VCC account &#x27;retired&#x27; is not in VCC_ACCOUNTS" in html
+    )
+    assert "Retry payment" in html and "Take another payment" in html
+    assert (
+        'id="review" class="card review" aria-labelledby="review-title" hx-swap-oob="true"' in html
+    )
+    assert "<iframe" not in html and "X-BEARER-TOKEN" not in html
+    assert AuditEntry.objects.filter(action="payment_started", target="DEMO-42").exists()
+
+
+def test_retry_is_a_new_attempt_with_the_same_flow(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    start(agent_client, order, unreachable_flow)
+    first = Payment.objects.get()
+    response = agent_client.post(f"/desk/payments/{first.pk}/retry/", **WORKSPACE)
+    assert response.status_code == 200
+    second = Payment.objects.exclude(pk=first.pk).get()
+    assert (second.flow, second.state) == (unreachable_flow, State.FAILED_TO_START)
+    assert f"Payment attempt #{second.pk}" in response.content.decode()
+    assert AuditEntry.objects.filter(action="payment_retried", target="DEMO-42").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (State.IN_PROGRESS, "A payment for this order is already in progress (started"),
+        (State.STARTING, "A payment for this order is already in progress (started"),
+        (State.APPROVED, "This order is already paid."),
+        (State.UNKNOWN, "a supervisor must resolve it before another payment can be taken"),
+    ],
+)
+def test_an_order_with_a_blocking_payment_starts_nothing_and_says_why(
+    agent_client: Client,
+    other_agent_user,
+    order: Order,
+    flow: PaymentFlow,
+    state: str,
+    reason: str,
+) -> None:
+    theirs = builders.payment(
+        order=order,
+        agent=other_agent_user.agent,
+        flow=flow,
+        state=state,
+        gateway_reference="GW-THEIRS",
+    )
+    page = agent_client.get(f"/desk/orders/{order.pk}/", **WORKSPACE).content.decode()
+    assert reason in page and "Start payment" not in page
+    html = start(agent_client, order, flow)
+    assert reason in html
+    assert list(Payment.objects.all()) == [theirs]
+    # Nothing of the other agent's attempt is shown.
+    for private in ("GW-THEIRS", f"#{theirs.pk}", f"/desk/payments/{theirs.pk}/"):
+        assert private not in page and private not in html
+
+
+def test_a_second_start_shows_the_live_attempt_and_opens_nothing(
+    agent_client: Client, agent: Agent, order: Order, flow: PaymentFlow
+) -> None:
+    live = builders.payment(order=order, agent=agent, flow=flow, state=State.IN_PROGRESS)
+    html = start(agent_client, order, flow)
+    assert Payment.objects.count() == 1
+    assert f"Payment attempt #{live.pk}" in html
+    assert "A payment for this order is already in progress" in html
+    assert f'hx-get="/desk/payments/{live.pk}/status/"' in html
+    # The provider page of the first click cannot be reopened: its tokens were never kept.
+    assert "X-BEARER-TOKEN" not in html and "cannot be reopened here" in html
+
+
+def test_a_second_retry_shows_the_attempt_the_first_one_started(
+    agent_client: Client, agent: Agent, order: Order, flow: PaymentFlow
+) -> None:
+    declined = builders.payment(order=order, agent=agent, flow=flow, state=State.DECLINED)
+    live = builders.payment(order=order, agent=agent, flow=flow, state=State.IN_PROGRESS)
+    html = agent_client.post(f"/desk/payments/{declined.pk}/retry/", **WORKSPACE).content.decode()
+    assert Payment.objects.count() == 2
+    assert f"Payment attempt #{live.pk}" in html and "already in progress" in html
+
+
+def test_an_attempt_that_is_not_retryable(
+    agent_client: Client, agent: Agent, order: Order, flow: PaymentFlow
+) -> None:
+    approved = builders.payment(order=order, agent=agent, flow=flow, state=State.APPROVED)
+    html = agent_client.post(f"/desk/payments/{approved.pk}/retry/", **WORKSPACE).content.decode()
+    assert "This attempt cannot be retried." in html
+    assert Payment.objects.count() == 1
+
+
+def test_nobody_retries_another_agents_payment(
+    agent_client: Client, other_agent_user, order: Order, flow: PaymentFlow
+) -> None:
+    theirs = builders.payment(
+        order=order, agent=other_agent_user.agent, flow=flow, state=State.DECLINED
+    )
+    assert agent_client.post(f"/desk/payments/{theirs.pk}/retry/").status_code == 404
+    assert Payment.objects.count() == 1
+
+
+def test_a_flow_must_be_chosen_and_switched_on(
+    agent_client: Client, order: Order, flow: PaymentFlow
+) -> None:
+    assert "Choose a payment flow." in start(agent_client, order, None)
+    flow.is_active = False
+    flow.save()
+    assert "Choose a payment flow." in start(agent_client, order, flow)
+    assert not Payment.objects.exists()
+
+
+def test_payment_data_that_cannot_be_used_is_sent_back_to_the_agent(
+    agent_client: Client, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    # A CRM copy is kept as the CRM had it; the start checks it as manual entry would.
+    order.customer.billing_address.postcode = "not a postcode"
+    order.customer.billing_address.save()
+    html = start(agent_client, order, unreachable_flow)
+    assert not Payment.objects.exists()
+    assert "Fix the payment details marked, then start again." in html
+    assert "This is not a valid postcode for United Kingdom" in html
+    assert 'id="details-form"' in html
+
+
+def test_a_start_without_htmx_renders_the_whole_order_page(
+    agent_client: Client, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    response = agent_client.post(f"/desk/orders/{order.pk}/start/", {"flow": unreachable_flow.pk})
+    html = response.content.decode()
+    assert "<html" in html and "Failed to start" in html and "hx-swap-oob" not in html
+
+
+def test_the_desk_lists_only_the_agents_own_payments(
+    agent_client: Client, agent: Agent, other_agent_user, flow: PaymentFlow
+) -> None:
+    mine = builders.payment(agent=agent, flow=flow, state=State.DECLINED)
+    theirs = builders.payment(
+        agent=other_agent_user.agent,
+        flow=flow,
+        state=State.APPROVED,
+        order=builders.order(reference="THEIRS-1"),
+    )
+    html = agent_client.get("/desk/").content.decode()
+    assert mine.order.reference in html and "THEIRS-1" not in html
+    assert theirs.order.reference not in html
