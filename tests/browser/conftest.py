@@ -4,11 +4,8 @@ the test database and the Redis broker), as in production.
 
 Each test saves a screenshot of every step under tests/screenshots/<test>/ (git-ignored) and
 runs its own Chromium; the worker and beat serve the module.
-Without Chromium or Redis they are skipped on a laptop and fail under CI (`require_service`).
-They also wait for result processing (payments.tasks: the poll task and the webhook), which
-lives in another branch until it lands: without it they are skipped, wherever they run."""
+Without Chromium or Redis they are skipped on a laptop and fail under CI (`require_service`)."""
 
-import importlib.util
 import os
 import re
 import shutil
@@ -49,14 +46,6 @@ CHROMIUM_ARGS = [
 PAGE_LIFETIME_SECONDS = 20
 READY_TIMEOUT = 90
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if importlib.util.find_spec("payments.tasks") is None:
-        skip = pytest.mark.skip(reason="result processing (payments.tasks) has not landed yet")
-        for item in items:
-            if "tests/browser/" in str(item.path):
-                item.add_marker(skip)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Response, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -174,11 +175,17 @@ def test_approved_in_the_iframe_without_a_reload(
     shots(page, "provider-page")
     assert page.locator("form[data-provider-form]").count() == 0  # the tokens left the page
     pay(context, desk, payment, APPROVED_CARD, shots, on=page)
+    expect(page.locator("#payment-status .badge")).to_have_text("Approved")
+    shown_at = timezone.now()
     expect_outcome(page, "Approved", shots, "approved")
     expect(page.locator("#review .order-status")).to_have_text("Paid · 49.99 GBP")
     expect(page.locator("iframe")).to_have_count(0)
     payment.refresh_from_db()
     assert payment.state == Payment.State.APPROVED
+    # On screen within about a second of the backend knowing (the panel reads every second).
+    lag = (shown_at - payment.finished_at).total_seconds()
+    print(f"approved on screen {lag:.2f} s after the backend knew")
+    assert lag < 2.5
     assert Order.objects.get(reference="INV-5001").status == Order.Status.PAID
     page.click("text=Take another payment")
     expect(page.locator("#new-order-title")).to_have_text("New payment for Priya")
