@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import requests
 from celery import Celery
@@ -58,6 +59,9 @@ def use_broker(app: Celery, url: str) -> None:
     at `url`, dropping connections it pooled to the old broker."""
     if app._pool is not None:  # type: ignore[attr-defined]
         app.pool.force_close_all()
+    # kombu keeps producer pools per broker in a registry of its own: one left there would
+    # hand out the connection pool just closed ("Acquire on closed pool" in later tests).
+    kombu.pools.reset()
     app.conf.broker_url = url
     app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None
