@@ -15,6 +15,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 
 from agentdesk.production import refuse_unsafe_production
+from payments.vcc.accounts import ACCOUNT_KEYS, BUILTIN, env_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,15 +59,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "template_partials",
-    "agentdesk",
+    "agentdesk.staff",
     "customers",
     "payments",
+    "agentdesk.desk",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "agentdesk.sessions.SessionMiddleware",
+    "agentdesk.staff.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -240,13 +242,9 @@ CELERY_TIMEZONE = "UTC"
 # the environment, never in the database). payments.vcc.accounts validates them and
 # `manage.py check` reports what is wrong. The name "builtin" is the built-in sandbox.
 VCC_SANDBOX_ENABLED = env.bool("VCC_SANDBOX_ENABLED", default=not PRODUCTION)
-VCC_ACCOUNT_KEYS = ("AUTH_URL", "API_URL", "REGION", "CLIENT_ID", "CLIENT_SECRET")
 VCC_ACCOUNTS: dict[str, dict[str, str]] = {
-    name: {
-        key: env.str(f"VCC_{name.upper().replace('-', '_')}_{key}", default="")
-        for key in VCC_ACCOUNT_KEYS
-    }
-    for name in env.list("VCC_ACCOUNTS", default=["builtin"] if VCC_SANDBOX_ENABLED else [])
+    name: {key: env.str(env_key(name, key), default="") for key in ACCOUNT_KEYS}
+    for name in env.list("VCC_ACCOUNTS", default=[BUILTIN] if VCC_SANDBOX_ENABLED else [])
 }
 # Testing only (VCC's skipCallTransfer): open sessions without a live call. Never in production.
 VCC_SKIP_CALL_TRANSFER = env.bool("VCC_SKIP_CALL_TRANSFER", default=False)
@@ -258,23 +256,12 @@ VCC_RESULT_RETENTION = timedelta(seconds=env.int("VCC_RESULT_RETENTION_SECONDS",
 # demos change them at run time through its control API.
 if VCC_SANDBOX_ENABLED:
     INSTALLED_APPS.append("payments.vcc.sandbox")
-# How long a finished session's result stays readable (VCC: 15 minutes).
+# How long a finished session's result stays readable (VCC: 15 minutes), and whether it sends
+# webhooks (off: results come home by polling alone).
 VCC_SANDBOX_RETENTION_SECONDS = env.float(
     "VCC_SANDBOX_RETENTION_SECONDS", default=VCC_RESULT_RETENTION.total_seconds()
 )
-# How long the provider's agent page can be opened after the session starts.
-VCC_SANDBOX_PAGE_LIFETIME_SECONDS = env.float("VCC_SANDBOX_PAGE_LIFETIME_SECONDS", default=600)
-# Lifetime of the sandbox's access tokens (VCC documents 3600, sometimes 7200).
-VCC_SANDBOX_TOKEN_LIFETIME_SECONDS = env.int("VCC_SANDBOX_TOKEN_LIFETIME_SECONDS", default=3600)
-# Webhooks: sent when a session finishes, retried with backoff (first interval, doubling up to
-# 16 times it) until answered 200 or the give-up time has passed (VCC: 12 hours).
 VCC_SANDBOX_WEBHOOKS = env.bool("VCC_SANDBOX_WEBHOOKS", default=True)
-VCC_SANDBOX_WEBHOOK_RETRY_SECONDS = env.float("VCC_SANDBOX_WEBHOOK_RETRY_SECONDS", default=30)
-VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS = env.float(
-    "VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS", default=12 * 3600
-)
-# First read of a new session's status, right after it opens (the poller takes it from there).
-PAYMENT_POLL_FIRST_DELAY = timedelta(seconds=env.float("PAYMENT_POLL_FIRST_DELAY", default=1.0))
 # How long the provider's agent page lives: a session VCC still reports as never progressed
 # after this is expired (the caller can no longer key a card into it).
 VCC_PAGE_LIFETIME = timedelta(seconds=env.int("VCC_PAGE_LIFETIME_SECONDS", default=600))
@@ -298,25 +285,18 @@ def _poll_schedule(text: str) -> tuple[tuple[timedelta, timedelta | None], ...]:
     return tuple(steps)
 
 
-# Polling a live session (docs/results.md): the interval by the session's age. Whatever the
-# table says, the last read happens PAYMENT_POLL_LAST_READ_MARGIN before VCC's retention,
-# counted from the session's start, ends; a session still unreadable then is outcome unknown.
+# Polling a live session (docs/results.md): the interval by the session's age, until the last
+# read inside VCC's retention.
 PAYMENT_POLL_SCHEDULE = _poll_schedule(env.str("PAYMENT_POLL_SCHEDULE", default="1:180,5:600,15"))
-PAYMENT_POLL_LAST_READ_MARGIN = timedelta(
-    seconds=env.int("PAYMENT_POLL_LAST_READ_MARGIN_SECONDS", default=30)
-)
-# A worker that claims a poll holds it this long; if it dies, another takes it over after.
+# A worker that claims a read holds it this long; if it dies, another takes it over after.
 PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", default=60))
-# How often celery beat starts a round of the batch poller; a round takes the reads due within
-# half a tick too, so reads land on schedule rather than a tick late.
-PAYMENT_POLL_TICK = timedelta(seconds=env.float("PAYMENT_POLL_TICK_SECONDS", default=1.0))
-# The batch poller: payments claimed per round, concurrent reads per round, and rounds at
-# once per worker (below the worker's concurrency: a pool process stays free for webhooks).
-PAYMENT_POLL_BATCH = env.int("PAYMENT_POLL_BATCH", default=100)
+# The batch poller's concurrent reads per round, and rounds at once per worker (keep it below
+# the worker's concurrency: a pool process stays free for webhooks).
 PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=32)
 PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
-# A payment still `starting` this long after it was created lost its web process mid-request.
-PAYMENT_START_STALE_AFTER = timedelta(seconds=env.int("PAYMENT_START_STALE_SECONDS", default=300))
+# How often celery beat starts a round of the batch poller; a round takes the reads due within
+# half a tick too, so reads land on schedule rather than a tick late.
+PAYMENT_POLL_TICK = timedelta(seconds=1)
 
 # Webhook: VCC first obtains a bearer token from our token endpoint with these client
 # credentials (handed to Vonage), then POSTs results with it. Empty in production = webhooks
@@ -327,8 +307,6 @@ WEBHOOK_CLIENT_ID = env.str(
 WEBHOOK_CLIENT_SECRET = env.str(
     "WEBHOOK_CLIENT_SECRET", default="" if PRODUCTION else "builtin-webhook-secret"
 )
-# Lifetime of the bearer tokens our token endpoint issues to VCC.
-WEBHOOK_TOKEN_LIFETIME = timedelta(seconds=env.int("WEBHOOK_TOKEN_LIFETIME_SECONDS", default=900))
 # A delivery still unprocessed this long after it arrived lost its task (broker down): the
 # sweep queues it again.
 WEBHOOK_REQUEUE_AFTER = timedelta(seconds=env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=30))
@@ -353,16 +331,13 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900))
 
 # The desk: where callers are found (customers/crm.py: builtin = our own customers, http = a
-# JSON CRM, docs/crm.md), the defaults of manual entry, and how often a payment's status is read.
+# JSON CRM, docs/crm.md), and the defaults of manual entry.
 CRM_ADAPTER = env.str("CRM_ADAPTER", default="builtin")
 CRM_URL = env.str("CRM_URL", default="").rstrip("/")
 CRM_TOKEN = env.str("CRM_TOKEN", default="")
 CRM_TIMEOUT = env.float("CRM_TIMEOUT", default=2.0)
-# After the CRM failed, searches use the local copy alone for this long (no waiting per keystroke).
-CRM_BACKOFF = timedelta(seconds=env.int("CRM_BACKOFF_SECONDS", default=15))
 DESK_DEFAULT_COUNTRY = env.str("DESK_DEFAULT_COUNTRY", default="GB")
 DESK_DEFAULT_CURRENCY = env.str("DESK_DEFAULT_CURRENCY", default="GBP")
-DESK_STATUS_POLL_SECONDS = env.float("DESK_STATUS_POLL_SECONDS", default=1.0)
 
 # Admin lists count matching rows up to this many: past it they say "more than N" and payment
 # totals ask for a narrower filter, so no page counts a whole large table.

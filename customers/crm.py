@@ -9,24 +9,28 @@
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
 from django.core import checks
-from django.core.cache import cache
 
+from agentdesk.shared.breaker import CircuitBreaker
+from agentdesk.shared.money import MoneyError, parse_amount
+from customers.details import AddressDetails, CustomerDetails, OrderDetails
 from customers.models import Customer
 from customers.selectors import search_customers
-from payments.money import MoneyError, parse_amount
 
 log = logging.getLogger("customers.crm")
 
 LOCAL, CRM = "local", "crm"
 SEARCH_LIMIT = 10
-DOWN_KEY = "crm:down"
+# After one failure the CRM is left alone this long: searches answer from the local copy at
+# once instead of waiting for its timeout on every keystroke.
+BACKOFF_SECONDS = 15.0
+# Shared by every process: one process's failure spares the others the wait.
+breaker = CircuitBreaker("crm", threshold=1, open_seconds=BACKOFF_SECONDS)
 
 
 class CrmUnavailable(Exception):
@@ -38,34 +42,13 @@ class CallerNotFound(Exception):
 
 
 @dataclass(frozen=True)
-class CrmAddress:
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    state: str = ""
-    postcode: str = ""
-    country: str = ""
-
-
-@dataclass(frozen=True)
-class CrmOrder:
-    reference: str
-    amount: Decimal
-    currency: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
 class CrmCustomer:
     """A customer as a CRM described it (never card data)."""
 
     crm_id: str
-    first_name: str
-    last_name: str
-    email: str = ""
-    phone: str = ""
-    address: CrmAddress | None = None
-    orders: tuple[CrmOrder, ...] = field(default=())
+    person: CustomerDetails
+    address: AddressDetails | None = None
+    orders: tuple[OrderDetails, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -134,14 +117,13 @@ class BuiltinCrm:
 
 class HttpCrm:
     """A JSON CRM: `GET {url}/customers?q=&limit=` and `GET {url}/customers/{id}`, with a
-    bearer token, inside `timeout` seconds. After a failure the CRM is left alone for
-    `backoff` seconds (searches answer from the local copy at once)."""
+    bearer token, inside `timeout` seconds. After a failure the CRM is left alone for a while
+    (`breaker`: searches answer from the local copy at once)."""
 
-    def __init__(self, *, url: str, token: str, timeout: float, backoff: float) -> None:
+    def __init__(self, *, url: str, token: str, timeout: float) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.backoff = backoff
 
     def search(self, query: str, *, limit: int) -> list[CallerMatch]:
         body = self._get("/customers", params={"q": query, "limit": str(limit)})
@@ -169,9 +151,9 @@ class HttpCrm:
     def _get(
         self, path: str, *, params: Mapping[str, str] | None = None, not_found: str = ""
     ) -> Any:
-        down = cache.get(DOWN_KEY)
-        if down:
-            raise CrmUnavailable(down)
+        opened = breaker.opened()
+        if opened is not None:
+            raise CrmUnavailable(opened.reason)
         try:
             response = requests.get(
                 self.url + path,
@@ -196,7 +178,7 @@ class HttpCrm:
 
     def _failed(self, message: str) -> CrmUnavailable:
         log.warning("CRM unavailable: %s", message)
-        cache.set(DOWN_KEY, message, self.backoff)
+        breaker.failed(reason=message)
         return CrmUnavailable(message)
 
 
@@ -206,7 +188,6 @@ def get_crm() -> Crm:
             url=settings.CRM_URL,
             token=settings.CRM_TOKEN,
             timeout=settings.CRM_TIMEOUT,
-            backoff=settings.CRM_BACKOFF.total_seconds(),
         )
     return BuiltinCrm()
 
@@ -258,18 +239,20 @@ def parse_customer(raw: object) -> CrmCustomer:
     address = raw.get("billing_address") or raw.get("billingAddress") or raw.get("address")
     orders = raw.get("orders")
     return CrmCustomer(
-        crm_id=crm_id[:64],
-        first_name=first,
-        last_name=last,
-        email=_text(raw, "email"),
-        phone=_text(raw, "phone", "phone_number", "phoneNumber"),
+        crm_id=crm_id,
+        person=CustomerDetails(
+            first_name=first,
+            last_name=last,
+            email=_text(raw, "email"),
+            phone=_text(raw, "phone", "phone_number", "phoneNumber"),
+        ),
         address=parse_address(address) if isinstance(address, dict) else None,
         orders=tuple(parse_orders(orders if isinstance(orders, list) else [])),
     )
 
 
-def parse_address(raw: Mapping[str, Any]) -> CrmAddress:
-    return CrmAddress(
+def parse_address(raw: Mapping[str, Any]) -> AddressDetails:
+    return AddressDetails(
         line1=_text(raw, "line1", "street1", "street"),
         line2=_text(raw, "line2", "street2"),
         city=_text(raw, "city", "town"),
@@ -279,7 +262,7 @@ def parse_address(raw: Mapping[str, Any]) -> CrmAddress:
     )
 
 
-def parse_orders(items: list[Any]) -> list[CrmOrder]:
+def parse_orders(items: list[Any]) -> list[OrderDetails]:
     """The open orders among `items`; an order without a reference, amount or currency, or
     not open, is left out."""
     orders = []
@@ -292,18 +275,19 @@ def parse_orders(items: list[Any]) -> list[CrmOrder]:
         except MoneyError:
             continue
         if reference and currency:
-            orders.append(CrmOrder(reference[:64], amount, currency, _text(raw, "description")))
+            orders.append(OrderDetails(amount, currency, _text(raw, "description"), reference))
     return orders
 
 
 def crm_match(record: CrmCustomer) -> CallerMatch:
     address = record.address
     place = ", ".join(p for p in (address.city, address.country) if p) if address else ""
+    person = record.person
     return CallerMatch(
         key=make_key(CRM, record.crm_id),
-        name=f"{record.first_name} {record.last_name}",
-        email=record.email,
-        phone=record.phone,
+        name=f"{person.first_name} {person.last_name}",
+        email=person.email,
+        phone=person.phone,
         place=place,
         crm_id=record.crm_id,
         open_orders=len(record.orders),

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from agentdesk.shared.money import format_major
 from payments.models import Payment
-from payments.money import format_major
 
 # (CSV header, the payment's value path). Amounts are in major units of `currency`.
 COLUMNS: list[tuple[str, str]] = [

@@ -2,7 +2,6 @@
 and the raw webhook deliveries. State changes happen only in payments/services.py."""
 
 import secrets
-import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,29 +9,13 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from agentdesk.models import Agent
+from agentdesk.shared.currencies import CURRENCIES
+from agentdesk.shared.money import MoneyError, check_amount, currency_exponent
+from agentdesk.staff.models import Agent
 from customers.models import Customer
-from payments.currencies import CURRENCIES
-from payments.money import MoneyError, check_amount, currency_exponent
-
-# [decided] VCC's example paymentData keys (docs/vcc-payment-api.md); a flow may remap them.
-DEFAULT_PAYMENT_DATA_KEYS: dict[str, str] = {
-    "first_name": "FirstName",
-    "last_name": "Surname",
-    "email": "Email",
-    "line1": "Street1",
-    "city": "City",
-    "state": "State",
-    "postcode": "Postcode",
-    "country": "Country",
-    "amount": "Amount",
-    "currency": "Currency",
-    "reference": "MerchantReferenceCode",
-}
-
-
-def default_payment_data_keys() -> dict[str, str]:
-    return dict(DEFAULT_PAYMENT_DATA_KEYS)
+from payments import states
+from payments.vcc import gateway
+from payments.vcc.payload import default_payment_data_keys, keys_problem
 
 
 def generate_reference() -> str:
@@ -161,63 +144,25 @@ class PaymentFlow(models.Model):
             raise ValidationError(
                 {"account": f"Unknown VCC account; configured: {', '.join(names) or 'none'}."}
             )
-        keys = self.payment_data_keys
-        if not isinstance(keys, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
-        ):
-            raise ValidationError(
-                {"payment_data_keys": "Give an object of our field name -> paymentData key."}
-            )
-        unknown = set(keys) - set(DEFAULT_PAYMENT_DATA_KEYS)
-        if unknown:
-            raise ValidationError(
-                {
-                    "payment_data_keys": (
-                        f"Unknown field(s) {', '.join(sorted(unknown))}; known: "
-                        f"{', '.join(DEFAULT_PAYMENT_DATA_KEYS)}."
-                    )
-                }
-            )
+        problem = keys_problem(self.payment_data_keys)
+        if problem:
+            raise ValidationError({"payment_data_keys": problem})
 
 
 class Payment(models.Model):
     """One attempt to take an order's money: one VCC session."""
 
-    class State(models.TextChoices):
-        STARTING = "starting", "Starting"
-        IN_PROGRESS = "in_progress", "Waiting for the caller"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        ERROR = "error", "Gateway error"
-        ABANDONED = "abandoned", "Abandoned"
-        EXPIRED = "expired", "Expired"
-        UNKNOWN = "unknown", "Outcome unknown"
-        FAILED_TO_START = "failed_to_start", "Failed to start"
-
-    LIVE_STATES = (State.STARTING, State.IN_PROGRESS)
-    # States that forbid another attempt on the same order (enforced by a constraint below).
-    BLOCKING_STATES = (State.STARTING, State.IN_PROGRESS, State.APPROVED, State.UNKNOWN)
-    FINAL_STATES = (
-        State.APPROVED,
-        State.DECLINED,
-        State.ERROR,
-        State.ABANDONED,
-        State.EXPIRED,
-        State.FAILED_TO_START,
-    )
-    RETRYABLE_STATES = (
-        State.FAILED_TO_START,
-        State.DECLINED,
-        State.ERROR,
-        State.ABANDONED,
-        State.EXPIRED,
-    )
+    # The states and their rules are declared in payments/states.py; these are derived there.
+    State = states.State
+    LIVE_STATES = states.LIVE_STATES
+    BLOCKING_STATES = states.BLOCKING_STATES
+    FINAL_STATES = states.FINAL_STATES
+    RETRYABLE_STATES = states.RETRYABLE_STATES
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     flow = models.ForeignKey(PaymentFlow, on_delete=models.PROTECT, related_name="payments")
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="payments")
     state = models.CharField(max_length=20, choices=State.choices, default=State.STARTING)
-    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     session_guid = models.CharField(
         "VCC session GUID", max_length=64, unique=True, null=True, blank=True
     )
@@ -256,7 +201,7 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(state__in=["starting", "in_progress", "approved", "unknown"]),
+                condition=Q(state__in=[state.value for state in states.BLOCKING_STATES]),
                 name="one_live_payment_per_order",
                 violation_error_message="This order already has a payment in progress, "
                 "approved or of unknown outcome.",
@@ -296,6 +241,11 @@ class Payment(models.Model):
     @property
     def can_retry(self) -> bool:
         return self.state in self.RETRYABLE_STATES
+
+    @property
+    def decline_reason(self) -> str:
+        """Why the gateway declined the card, in words the agent can tell the caller."""
+        return gateway.decline_reason(self.gateway_reason_code)
 
 
 class PaymentEvent(models.Model):
@@ -346,11 +296,9 @@ class WebhookDelivery(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         INVALID = "invalid", "Invalid"
-        FAILED = "failed", "Failed"
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     body = models.TextField()
-    is_valid = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.CharField(max_length=500, blank=True)
     session_guid = models.CharField(max_length=64, blank=True, db_index=True)

@@ -6,6 +6,7 @@ one, and everything that is not card data stays exactly as it was received.
 
 import re
 
+from agentdesk.shared.cards import holds_card_number
 from payments.vcc.parsing import is_card_data_key
 
 REDACTED = "[REDACTED]"
@@ -23,38 +24,11 @@ _JSON_MEMBER = re.compile(
 )
 # A form or query member `key=value`.
 _FORM_MEMBER = re.compile(r"(?P<key>(?<![\w.\-\[\]])[A-Za-z_][\w.\-\[\]]{0,63})=(?P<value>[^&\s]*)")
-CARD_NUMBER_LENGTHS = range(13, 20)
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn check every card number passes."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
-def _holds_card_number(run: str) -> bool:
-    """Whether a run of digit groups holds a card number: 13-19 digits passing Luhn, made of
-    whole groups (so a number written next to a security code or a year is still found)."""
-    groups = re.split(r"[ -]", run)
-    for first in range(len(groups)):
-        digits = ""
-        for group in groups[first:]:
-            digits += group
-            if len(digits) > max(CARD_NUMBER_LENGTHS):
-                break
-            if len(digits) in CARD_NUMBER_LENGTHS and luhn_valid(digits):
-                return True
-    return False
 
 
 def _redact_number(match: re.Match[str]) -> str:
     run = match.group("run")
-    return REDACTED if run and _holds_card_number(run) else match.group()
+    return REDACTED if run and holds_card_number(run) else match.group()
 
 
 def _redact_json_member(match: re.Match[str]) -> str:

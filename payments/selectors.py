@@ -11,9 +11,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
+from agentdesk.shared.money import format_major
 from customers.selectors import matching_customers
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
-from payments.money import format_major
 
 
 def any_of(*branches: tuple[QuerySet[Any], Q]) -> Q:
@@ -148,8 +148,7 @@ def timeline(payment: Payment) -> list[TimelineEntry]:
         TimelineEntry(
             at=delivery.received_at,
             source="Webhook delivery",
-            what=f"Received, {delivery.get_status_display().lower()}"
-            + ("" if delivery.is_valid else " (not authenticated)"),
+            what=f"Received, {delivery.get_status_display().lower()}",
             detail="; ".join(
                 part
                 for part in (
@@ -164,7 +163,7 @@ def timeline(payment: Payment) -> list[TimelineEntry]:
             actor="",
         )
         for delivery in WebhookDelivery.objects.filter(payment=payment).only(
-            "received_at", "status", "is_valid", "error", "processed_at", "attempts"
+            "received_at", "status", "error", "processed_at", "attempts"
         )
     ]
     return sorted(entries, key=lambda entry: entry.at)

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from payments import webhooks
+from payments import views
 
 app_name = "payments"
 urlpatterns = [
-    path("webhook/token", webhooks.token, name="webhook-token"),
-    path("webhook/vcc", webhooks.receive, name="webhook"),
+    path("webhook/token", views.webhook_token, name="webhook-token"),
+    path("webhook/vcc", views.webhook, name="webhook"),
 ]

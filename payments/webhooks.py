@@ -1,30 +1,146 @@
-"""VCC's webhook, received the way VCC supports: VCC first gets a short-lived bearer token from
-our token endpoint with the client credentials we handed to Vonage, then POSTs each result with
-it. Every delivery is stored (card data redacted) before anything else and answered at once;
-a task applies it (payments.services.process_webhook_delivery).
+"""VCC's webhook deliveries: receive and store each one first (card data redacted), process it
+through the lifecycle verbs once, replay it from admin; and the bearer tokens VCC gets from our
+token endpoint before it posts (payments/views.py serves both over HTTP).
 
 The tokens are signed, not stored: any web process can check them, and they survive a Redis
 restart. They name a fingerprint of the configured credentials, so changing the credentials
 retires every token issued under the old ones.
 """
 
-import base64
-import binascii
 import hashlib
 import hmac
-from urllib.parse import unquote_plus
+import json
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.db import transaction
+from django.utils import timezone
 
+from agentdesk.shared.text import fit
+from agentdesk.staff import audit
+from agentdesk.staff.models import AuditEntry
 from payments import services
+from payments.models import Payment, PaymentEvent, WebhookDelivery
+from payments.orders import PaymentBlocked
+from payments.redaction import redact_card_data
+from payments.vcc.errors import VccBadResponse
+from payments.vcc.parsing import session_status
 
+PROCESS_TASK = "payments.process_webhook"
+# A delivery whose session is not (yet) ours is tried this many times, then ignored.
+ATTEMPTS = 5
+# Lifetime of the bearer tokens our token endpoint issues to VCC.
+TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_SALT = "payments.webhook.token"
-# Largest body we accept; VCC's result is a few kilobytes.
-MAX_BODY_BYTES = 64 * 1024
+
+Status = WebhookDelivery.Status
+
+
+# --- Deliveries -------------------------------------------------------------------------------
+
+
+def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
+    """Store one webhook delivery first (card data redacted), then, when it is readable,
+    have the worker process it after commit. An unreadable one is stored as invalid."""
+    error = ""
+    session_guid = ""
+    text = "" if too_large else redact_card_data(body)
+    if too_large:
+        error = "The body is larger than we accept; it was not stored."
+    else:
+        try:
+            parsed = json.loads(text)
+            if not isinstance(parsed, dict):
+                raise VccBadResponse("The body is JSON but not an object.")
+            session_guid = fit(WebhookDelivery, "session_guid", session_status(parsed).session_guid)
+        except ValueError:
+            error = "The body is not JSON."
+        except VccBadResponse as bad:
+            error = str(bad)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            body=text,
+            status=Status.INVALID if error else Status.RECEIVED,
+            error=fit(WebhookDelivery, "error", error),
+            session_guid=session_guid,
+        )
+        if not error:
+            services.enqueue(PROCESS_TASK, delivery.pk)
+    return delivery
+
+
+def process(*, delivery_id: int) -> WebhookDelivery:
+    """Apply a stored delivery's result through apply_result, once: a delivery already
+    processed (or invalid) is left alone. One whose session no payment has yet stays
+    `received` for another attempt, and is ignored after ATTEMPTS."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != Status.RECEIVED:
+            return delivery
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != Status.RECEIVED:
+            return delivery
+        payment = (
+            Payment.objects.filter(session_guid=delivery.session_guid)
+            .select_related("order")
+            .first()
+            if delivery.session_guid
+            else None
+        )
+        if payment is None:
+            delivery.error = "No payment has this session."
+            if delivery.attempts >= ATTEMPTS:
+                delivery.status = Status.IGNORED
+                delivery.processed_at = timezone.now()
+            delivery.save(update_fields=["error", "status", "processed_at"])
+            return delivery
+        delivery.payment = payment
+        delivery.processed_at = timezone.now()
+        try:
+            status = session_status(json.loads(delivery.body), currency=payment.order.currency)
+        except (ValueError, VccBadResponse) as error:
+            delivery.status = Status.INVALID
+            delivery.error = fit(WebhookDelivery, "error", f"Unreadable: {error}")
+            delivery.save()
+            return delivery
+        services.apply_result(
+            payment_id=payment.pk, status=status, source=PaymentEvent.Source.WEBHOOK
+        )
+        delivery.status = Status.PROCESSED
+        delivery.error = "" if status.finished else f"Session not finished ({status.session_state})"
+        delivery.save()
+        return delivery
+
+
+def replay(*, delivery_id: int, actor: User) -> WebhookDelivery:
+    """Process a stored delivery again (from admin), as if it had just arrived; apply_result
+    keeps it from applying anything twice."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if not delivery.body:
+            raise PaymentBlocked("This delivery has no stored body to replay.")
+        delivery.status = Status.RECEIVED
+        delivery.attempts = 0
+        delivery.error = ""
+        delivery.processed_at = None
+        delivery.save()
+        audit.record(
+            AuditEntry.Action.ADMIN_CHANGE,
+            actor=actor,
+            target=str(delivery),
+            change="webhook delivery replayed",
+            delivery=delivery.pk,
+        )
+        services.enqueue(PROCESS_TASK, delivery.pk)
+    return delivery
+
+
+# --- The bearer tokens ------------------------------------------------------------------------
 
 
 def _credentials_fingerprint() -> str:
@@ -37,13 +153,13 @@ def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=TOKEN_SALT, sep=".")
 
 
-def webhook_configured() -> bool:
+def configured() -> bool:
     return bool(settings.WEBHOOK_CLIENT_ID and settings.WEBHOOK_CLIENT_SECRET)
 
 
 def credentials_match(client_id: str, client_secret: str) -> bool:
     """Constant-time check of the client credentials; never true when none are configured."""
-    if not webhook_configured():
+    if not configured():
         return False
     id_ok = hmac.compare_digest(client_id.encode(), settings.WEBHOOK_CLIENT_ID.encode())
     secret_ok = hmac.compare_digest(client_secret.encode(), settings.WEBHOOK_CLIENT_SECRET.encode())
@@ -56,83 +172,13 @@ def issue_token() -> str:
 
 def token_valid(token: str) -> bool:
     """Whether `token` is one we issued under the current credentials and has not expired."""
-    if not webhook_configured() or not token:
+    if not configured() or not token:
         return False
     try:
-        claims = _signer().unsign_object(token, max_age=settings.WEBHOOK_TOKEN_LIFETIME)
+        claims = _signer().unsign_object(token, max_age=TOKEN_LIFETIME)
     except (signing.BadSignature, ValueError):
         return False
     fingerprint = claims.get("c") if isinstance(claims, dict) else None
     return isinstance(fingerprint, str) and hmac.compare_digest(
         fingerprint, _credentials_fingerprint()
     )
-
-
-def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, client_secret = decoded.partition(":")
-    if not sep:
-        return None
-    # RFC 6749 2.3.1: both parts are form-urlencoded before being joined.
-    return unquote_plus(client_id), unquote_plus(client_secret)
-
-
-def _oauth_error(error: str, status: int, **headers: str) -> JsonResponse:
-    return JsonResponse(
-        {"error": error}, status=status, headers={"Cache-Control": "no-store", **headers}
-    )
-
-
-@csrf_exempt
-@require_POST
-def token(request: HttpRequest) -> JsonResponse:
-    """`POST /payments/webhook/token`: OAuth2 client credentials, in the body or HTTP Basic."""
-    credentials = _basic_credentials(request) or (
-        request.POST.get("client_id", ""),
-        request.POST.get("client_secret", ""),
-    )
-    if not credentials_match(*credentials):
-        return _oauth_error(
-            "invalid_client", 401, **{"WWW-Authenticate": 'Basic realm="agentdesk-webhook"'}
-        )
-    if request.POST.get("grant_type") != "client_credentials":
-        return _oauth_error("unsupported_grant_type", 400)
-    return JsonResponse(
-        {
-            "access_token": issue_token(),
-            "expires_in": int(settings.WEBHOOK_TOKEN_LIFETIME.total_seconds()),
-            "token_type": "Bearer",
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _bearer(request: HttpRequest) -> str:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
-
-
-@csrf_exempt
-@require_POST
-def receive(request: HttpRequest) -> JsonResponse:
-    """`POST /payments/webhook/vcc`: VCC's result, the same body as GET /v1/session/{guid}.
-
-    Stored first (card data redacted), answered 200 at once; processed by a task."""
-    if not token_valid(_bearer(request)):
-        return _oauth_error(
-            "invalid_token", 401, **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        )
-    raw = request.read(MAX_BODY_BYTES + 1)
-    delivery = services.receive_webhook(
-        body=raw[:MAX_BODY_BYTES].decode("utf-8", errors="replace"),
-        too_large=len(raw) > MAX_BODY_BYTES,
-    )
-    if not delivery.is_valid:
-        return JsonResponse({"error": delivery.error, "delivery": delivery.pk}, status=400)
-    return JsonResponse({"received": True, "delivery": delivery.pk})

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
-from agentdesk.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
+from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery
 from payments.vcc.types import PaymentResult, SessionStatus

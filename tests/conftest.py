@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
-from agentdesk.signin import forget_all_failures
+from agentdesk.staff.signin import forget_all_failures
 from tests import builders
 from tests.sandbox_fixtures import sandbox  # noqa: F401  (the fixture everyone uses)
 

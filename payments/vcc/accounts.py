@@ -18,6 +18,8 @@ REGION_HOSTS = {
     "apac": "https://apac.cc.vonage.com",
 }
 TOKEN_PATH = "/Auth/connect/token"
+# The environment keys of an account, each VCC_<NAME>_<KEY> (env_key).
+ACCOUNT_KEYS = ("AUTH_URL", "API_URL", "REGION", "CLIENT_ID", "CLIENT_SECRET")
 # The built-in sandbox's own credentials: not secret, it only exists in development.
 BUILTIN_CLIENT_ID = "builtin-sandbox-client"
 BUILTIN_CLIENT_SECRET = "builtin-sandbox-secret"
@@ -39,15 +41,12 @@ class VccAccount:
     client_id: str
     client_secret: str
 
-    @property
-    def is_builtin(self) -> bool:
-        return self.name == BUILTIN
-
     def __repr__(self) -> str:  # never show the secret
         return f"VccAccount(name={self.name!r}, auth_url={self.auth_url!r}, api={self.api_url!r})"
 
 
 def env_key(name: str, key: str) -> str:
+    """The environment key of an account's setting: VCC_<NAME>_<KEY>."""
     return f"VCC_{name.upper().replace('-', '_')}_{key}"
 
 

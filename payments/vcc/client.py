@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +19,7 @@ import urllib3
 from django.conf import settings
 from django.core.cache import cache
 
+from agentdesk.shared.breaker import CircuitBreaker
 from payments.vcc import parsing
 from payments.vcc.accounts import VccAccount, env_key, get_account
 from payments.vcc.errors import (
@@ -57,64 +58,19 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-# How long a process trusts its last look at state shared through the cache (the token, the
-# breaker): a poller makes hundreds of calls a second, and each look is a round trip.
+# How long a process trusts its last look at the shared token (a poller makes hundreds of
+# calls a second, and each look is a cache round trip).
 SHARED_STATE_RECHECK_SECONDS = 1.0
 
 
-@dataclass
-class CircuitBreaker:
-    """Shared by all processes through the cache: after `threshold` consecutive failures to
-    reach VCC, calls fail fast for `open_seconds` instead of making every agent wait.
-
-    A process looks at the shared state at most once a `recheck_seconds` while calls go well,
-    and at once after a failure of its own: another process's opening is seen within that
-    time, and a success resets the shared count at most that often."""
-
-    threshold: int = 5
-    open_seconds: float = 15.0
-    recheck_seconds: float = SHARED_STATE_RECHECK_SECONDS
-    _closed_until: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
-    _reset_until: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
-
-    def check(self, account: str) -> None:
-        if self._closed_until.get(account, 0.0) > time.monotonic():
-            return
-        until = cache.get(f"vcc:circuit:{account}:open_until")
-        if until is not None and until > time.time():
-            raise VccUnavailable(
-                f"VCC (account '{account}') is not answering; calls are paused for "
-                f"{until - time.time():.0f} more seconds. Try again shortly."
-            )
-        self._closed_until[account] = time.monotonic() + self.recheck_seconds
-
-    def failed(self, account: str) -> None:
-        self._closed_until.pop(account, None)
-        self._reset_until.pop(account, None)
-        key = f"vcc:circuit:{account}:failures"
-        cache.add(key, 0, timeout=60)
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=60)
-            failures = 1
-        if failures >= self.threshold:
-            cache.set(
-                f"vcc:circuit:{account}:open_until",
-                time.time() + self.open_seconds,
-                timeout=int(self.open_seconds) + 1,
-            )
-
-    def succeeded(self, account: str) -> None:
-        if self._reset_until.get(account, 0.0) > time.monotonic():
-            return
-        self.reset(account)
-        self._reset_until[account] = time.monotonic() + self.recheck_seconds
-
-    def reset(self, account: str) -> None:
-        """Close the breaker for every process now."""
-        self._closed_until.pop(account, None)
-        cache.delete_many([f"vcc:circuit:{account}:failures", f"vcc:circuit:{account}:open_until"])
+def vcc_breaker(*, threshold: int = 5, open_seconds: float = 15.0) -> CircuitBreaker:
+    """The breaker of VCC's accounts (one key per account), shared by every process."""
+    return CircuitBreaker(
+        "vcc",
+        threshold=threshold,
+        open_seconds=open_seconds,
+        recheck_seconds=SHARED_STATE_RECHECK_SECONDS,
+    )
 
 
 class VccClient:
@@ -129,7 +85,7 @@ class VccClient:
     ) -> None:
         self.account = account
         self.retry = retry or RetryPolicy()
-        self.breaker = breaker or CircuitBreaker()
+        self.breaker = breaker or vcc_breaker()
         self.timeout = (settings.VCC_CONNECT_TIMEOUT, settings.VCC_READ_TIMEOUT)
         self._http = requests.Session()
         # A keep-alive connection for each thread of the batch poller reading at once.
@@ -237,33 +193,23 @@ class VccClient:
                 cache.delete(lock_key)
 
     def _fetch_token(self) -> tuple[str, float]:
-        data = {"grant_type": "client_credentials", "scope": SCOPE}
-        auth = (self.account.client_id, self.account.client_secret)
-        for attempt in range(self.retry.attempts):
-            try:
-                response = self._send("POST", self.account.auth_url, data=data, auth=auth)
-            except VccUnavailable:
-                if attempt + 1 >= self.retry.attempts:
-                    raise
-                time.sleep(self.retry.delay(attempt))
-                continue
-            if response.status_code in (400, 401, 403):
-                raise self._token_refused(response)
-            if response.status_code == 429 or response.status_code >= 500:
-                error = self._server_error(response, "token request")
-                if attempt + 1 >= self.retry.attempts or not self._wait_before_retry(
-                    error, attempt
-                ):
-                    raise error
-                continue
-            if response.status_code != 200:
-                raise VccRejectedError(
-                    f"VCC's token endpoint answered HTTP {response.status_code} for account "
-                    f"'{self.account.name}'.",
-                    status=response.status_code,
-                )
-            return parsing.token(parsing.json_object(response))
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = self._send_retrying(
+            "POST",
+            self.account.auth_url,
+            attempts=self.retry.attempts,
+            what="token request",
+            data={"grant_type": "client_credentials", "scope": SCOPE},
+            auth=(self.account.client_id, self.account.client_secret),
+        )
+        if response.status_code in (400, 401, 403):
+            raise self._token_refused(response)
+        if response.status_code != 200:
+            raise VccRejectedError(
+                f"VCC's token endpoint answered HTTP {response.status_code} for account "
+                f"'{self.account.name}'.",
+                status=response.status_code,
+            )
+        return parsing.token(parsing.json_object(response))
 
     def _token_refused(self, response: requests.Response) -> VccError:
         code = parsing.error_code(response)
@@ -303,42 +249,56 @@ class VccClient:
     ) -> dict[str, Any]:
         """One Payment API call with the bearer token; one token refresh on 401; retries
         (GET only) on connection errors, 429 and 5xx."""
-        url = self.account.api_url + path
-        attempts = self.retry.attempts if retry else 1
         token = self.token()
-        refreshed = False
-        attempt = 0
-        while True:
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        for refreshed in (False, True):
+            response = self._send_retrying(
+                method,
+                self.account.api_url + path,
+                attempts=self.retry.attempts if retry else 1,
+                what=f"{method} {path_shape(path)}",
+                json=json_body,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                may_reach=method != "GET",
+            )
+            if response.status_code != 401 or refreshed:
+                break
+            token = self.token(stale=token)
+        if response.status_code >= 400:
+            raise self._api_refused(response, method, path)
+        return parsing.json_object(response)
+
+    def _send_retrying(
+        self, method: str, url: str, *, attempts: int, what: str, **kwargs: Any
+    ) -> requests.Response:
+        """`_send`, tried up to `attempts` times while VCC cannot be reached or answers 429 or
+        5xx (backing off, honouring Retry-After); any other answer is returned."""
+        for attempt in range(attempts):
+            last = attempt + 1 >= attempts
             try:
-                response = self._send(
-                    method, url, json=json_body, headers=headers, may_reach=method != "GET"
-                )
+                response = self._send(method, url, **kwargs)
             except VccUnavailable:
-                attempt += 1
-                if attempt >= attempts:
+                if last:
                     raise
-                time.sleep(self.retry.delay(attempt - 1))
+                time.sleep(self.retry.delay(attempt))
                 continue
-            if response.status_code == 401 and not refreshed:
-                token, refreshed = self.token(stale=token), True
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                error = self._server_error(response, f"{method} {path_shape(path)}")
-                attempt += 1
-                if attempt >= attempts or not self._wait_before_retry(error, attempt - 1):
-                    raise error
-                continue
-            if response.status_code >= 400:
-                raise self._api_refused(response, method, path)
-            return parsing.json_object(response)
+            if response.status_code != 429 and response.status_code < 500:
+                return response
+            error = self._server_error(response, what)
+            if last or not self._wait_before_retry(error, attempt):
+                raise error
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(
         self, method: str, url: str, *, may_reach: bool = False, **kwargs: Any
     ) -> requests.Response:
         """Send one request, log it, feed the breaker. Connection failures become
         VccUnavailable, or VccOutcomeUncertain when a non-retryable request may have arrived."""
-        self.breaker.check(self.account.name)
+        opened = self.breaker.opened(self.account.name)
+        if opened is not None:
+            raise VccUnavailable(
+                f"VCC (account '{self.account.name}') is not answering; calls are paused for "
+                f"{opened.seconds_left:.0f} more seconds. Try again shortly."
+            )
         started = time.monotonic()
         status: int | str = "-"
         try:

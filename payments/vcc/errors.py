@@ -1,14 +1,14 @@
 """Every way a VCC call can fail, as typed errors carrying a message a person can act on.
 
 Messages never contain secrets, provider tokens or response bodies with personal data.
-`retryable` says whether the same call may succeed if simply tried again later.
+`VccUnavailable` (and its `VccRateLimited`) is the one "try again later"; `VccOutcomeUncertain`
+is "it may have happened: never retry blindly"; every other error is "it will not work as it
+is".
 """
 
 
 class VccError(Exception):
     """Base of all VCC failures. `str(error)` is the actionable message."""
-
-    retryable = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -39,8 +39,6 @@ class VccRejectedError(VccError):
 class VccUnavailable(VccError):
     """VCC could not be reached or answered with a server error; trying later may work."""
 
-    retryable = True
-
 
 class VccRateLimited(VccUnavailable):
     """VCC answered 429; `retry_after` is the number of seconds it asked us to wait."""
@@ -57,5 +55,3 @@ class VccOutcomeUncertain(VccError):
 
 class VccBadResponse(VccError):
     """VCC answered something we cannot read (malformed JSON, missing fields)."""
-
-    retryable = True

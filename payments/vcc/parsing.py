@@ -9,15 +9,12 @@ from typing import Any
 
 import requests
 
-from payments.money import MoneyError, from_minor_units
+from agentdesk.shared.money import MoneyError, from_minor_units
 from payments.vcc.errors import VccBadResponse
 from payments.vcc.types import NewSession, PaymentResult, SessionStatus
 
 # [doc] the only documented finished state; anything else means "not finished yet".
 FINISHED = "finished"
-# [decided] the state of a session whose caller never started (the sandbox's word; VCC's own is
-# undocumented): past the provider page's lifetime such a session is expired, not unknown.
-NEVER_PROGRESSED = "created"
 # [decided] where the session GUID may be found in a create-session answer, in order.
 SESSION_GUID_KEYS = ("sessionguid", "id", "sessionid")
 # Keys whose values could be card data if a gateway ever echoed them: never read, never kept.

@@ -1,27 +1,43 @@
-"""The `paymentData` VCC gets for a payment: non-sensitive pre-fill mapped through the flow's
-key table (payments.models.DEFAULT_PAYMENT_DATA_KEYS unless the flow remaps it)."""
+"""The `paymentData` VCC gets: non-sensitive pre-fill, our own field names mapped to the keys
+the flow's gateway expects ([decided] VCC's example keys by default; a flow may remap them)."""
 
-from payments.models import DEFAULT_PAYMENT_DATA_KEYS, Order, PaymentFlow
-from payments.money import format_major
+from collections.abc import Mapping
+
+DEFAULT_PAYMENT_DATA_KEYS: dict[str, str] = {
+    "first_name": "FirstName",
+    "last_name": "Surname",
+    "email": "Email",
+    "line1": "Street1",
+    "city": "City",
+    "state": "State",
+    "postcode": "Postcode",
+    "country": "Country",
+    "amount": "Amount",
+    "currency": "Currency",
+    "reference": "MerchantReferenceCode",
+}
 
 
-def payment_data(order: Order, flow: PaymentFlow) -> dict[str, str]:
-    """Name, billing address, amount (major units, the currency's decimals), currency and
-    reference of `order`, under the keys `flow` wants. Empty values are left out."""
-    customer = order.customer
-    address = getattr(customer, "billing_address", None)
-    values = {
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "line1": address.line1 if address else "",
-        "city": address.city if address else "",
-        "state": address.state if address else "",
-        "postcode": address.postcode if address else "",
-        "country": address.country if address else "",
-        "amount": format_major(order.amount, order.currency),
-        "currency": order.currency,
-        "reference": order.reference,
-    }
-    keys = {**DEFAULT_PAYMENT_DATA_KEYS, **(flow.payment_data_keys or {})}
-    return {keys[field]: value for field, value in values.items() if value}
+def default_payment_data_keys() -> dict[str, str]:
+    return dict(DEFAULT_PAYMENT_DATA_KEYS)
+
+
+def payment_data(values: Mapping[str, str], keys: Mapping[str, str] | None) -> dict[str, str]:
+    """`values` (by our field names) under the keys a flow wants; empty values left out."""
+    table = {**DEFAULT_PAYMENT_DATA_KEYS, **(keys or {})}
+    return {table[name]: value for name, value in values.items() if value and name in table}
+
+
+def keys_problem(keys: object) -> str:
+    """What is wrong with a flow's key table, or "" when it can be used."""
+    if not isinstance(keys, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
+    ):
+        return "Give an object of our field name -> paymentData key."
+    unknown = set(keys) - set(DEFAULT_PAYMENT_DATA_KEYS)
+    if unknown:
+        return (
+            f"Unknown field(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(DEFAULT_PAYMENT_DATA_KEYS)}."
+        )
+    return ""

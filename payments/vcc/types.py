@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from payments.vcc import gateway
+from payments.vcc.gateway import Outcome
+
+# [decided] the state of a session whose caller never started (the sandbox's word; VCC's own is
+# undocumented): past the provider page's lifetime such a session is expired, not unknown.
+NEVER_PROGRESSED = "created"
+
 
 @dataclass(frozen=True)
 class NewSession:
@@ -23,7 +30,7 @@ class NewSession:
 class PaymentResult:
     """The gateway's answer as VCC passed it through (`paymentResultData`), card data excluded."""
 
-    decision: str  # ACCEPT, REJECT, ERROR, REVIEW, CANCEL, or "" when absent
+    decision: str  # the gateway's own word (payments/vcc/gateway.py), or "" when absent
     reason_code: str = ""
     gateway_reference: str = ""  # requestID: the gateway's transaction id
     amount: Decimal | None = None  # converted from minor units with the currency's exponent
@@ -44,3 +51,25 @@ class SessionStatus:
     call_guid: str = ""
     created_on: datetime | None = None
     last_updated_on: datetime | None = None
+
+    @property
+    def never_progressed(self) -> bool:
+        """Whether VCC says the caller never started (see NEVER_PROGRESSED)."""
+        return self.session_state.lower() == NEVER_PROGRESSED
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """What the session's end means; None while it is not finished."""
+        if not self.finished:
+            return None
+        return gateway.outcome(self.result.decision if self.result else "")
+
+    @property
+    def summary(self) -> str:
+        """A line saying what VCC reported, for the payment's timeline."""
+        if not self.finished:
+            return "Session not finished"
+        result = self.result
+        return gateway.summary(
+            result.decision if result else "", result.reason_code if result else ""
+        )

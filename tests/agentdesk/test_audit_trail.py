@@ -1,4 +1,4 @@
-"""The audit trail (agentdesk.signals, agentdesk.admin_base.AuditedModelAdmin and
+"""The audit trail (agentdesk.staff.signals, agentdesk.staff.admin_base.AuditedModelAdmin and
 /admin/agentdesk/auditentry/): sign-ins, sign-outs, failed sign-ins and every admin add,
 change and delete are recorded with the actor, address and time; the page is read-only."""
 
@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from agentdesk.models import AuditEntry
+from agentdesk.staff.models import AuditEntry
 from payments.models import PaymentFlow
 from tests import builders
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from agentdesk.models import Agent
+from agentdesk.staff.models import Agent
 from customers.models import BillingAddress, Customer
 from payments.models import Order, PaymentFlow
 

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from agentdesk.sessions import SIGNED_IN_AT
+from agentdesk.staff.sessions import SIGNED_IN_AT
 from tests.builders import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""/login/ (agentdesk.views.SignInView) and agentdesk/signin.py: agents land on the desk,
+"""/login/ (agentdesk.desk.views.SignInView) and agentdesk/signin.py: agents land on the desk,
 supervisors on admin; failed sign-ins are counted per username and per address in the shared
 cache and lock sign-in, on admin's own sign-in page as well."""
 
@@ -12,7 +12,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.test import Client
 
-from agentdesk.signin import failure_keys
+from agentdesk.staff.signin import failure_keys
 from tests import builders
 
 pytestmark = pytest.mark.django_db

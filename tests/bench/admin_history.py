@@ -53,8 +53,8 @@ def create_data() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from agentdesk.models import AGENTS as AGENTS_GROUP
-    from agentdesk.models import SUPERVISORS, Agent
+    from agentdesk.staff.models import AGENTS as AGENTS_GROUP
+    from agentdesk.staff.models import SUPERVISORS, Agent
     from payments.models import Order, PaymentFlow
 
     call_command("migrate", verbosity=0)
@@ -171,7 +171,7 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from agentdesk.models import Agent
+    from agentdesk.staff.models import Agent
     from payments.models import Payment
 
     client = Client(HTTP_HOST="localhost")  # one of the development ALLOWED_HOSTS

@@ -29,7 +29,7 @@ LAST_NAMES = ["Patel", "Smith", "Tanaka", "Al-Sabah", "Müller", "Garcia", "Chen
 
 @dataclass
 class Dataset:
-    agent: Any  # agentdesk.models.Agent (models are imported once Django is set up)
+    agent: Any  # agentdesk.staff.models.Agent (models are imported once Django is set up)
     live: Any  # a payment of the agent's, waiting for the caller
     final: Any  # a declined payment of the agent's
     order: Any  # the live payment's order
@@ -38,8 +38,8 @@ class Dataset:
 def create_data() -> Dataset:
     from django.contrib.auth.models import Group, User
 
-    from agentdesk.models import AGENTS as AGENTS_GROUP
-    from agentdesk.models import Agent
+    from agentdesk.staff.models import AGENTS as AGENTS_GROUP
+    from agentdesk.staff.models import Agent
     from customers.models import BillingAddress, Customer
     from payments.models import Order, Payment, PaymentFlow
 

@@ -218,7 +218,7 @@ class Bench:
     def poll_throughput(self) -> dict[str, Any]:
         from celery import current_app
 
-        from payments import services
+        from payments import poller
         from payments.models import Payment
 
         ids = self.start_payments(PAYMENTS)
@@ -226,12 +226,12 @@ class Bench:
         Payment.objects.filter(pk__in=ids).update(next_poll_at=None)
         per_task = self.reads_per_second(
             ids,
-            lambda: [current_app.send_task(services.POLL_TASK, args=[pk]) for pk in ids],
+            lambda: [current_app.send_task(poller.READ_ONE_TASK, args=[pk]) for pk in ids],
             reads_before=0,
         )
         batched = self.reads_per_second(
             ids,
-            lambda: [current_app.send_task(services.POLL_DUE_TASK) for _ in range(2)],
+            lambda: [current_app.send_task(poller.ROUND_TASK) for _ in range(2)],
             reads_before=1,
         )
         Payment.objects.filter(pk__in=ids).update(state=Payment.State.EXPIRED, next_poll_at=None)

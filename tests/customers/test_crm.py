@@ -1,4 +1,4 @@
-"""customers/crm.py and customers.services.open_caller: the built-in CRM searches our own
+"""customers/crm.py and agentdesk.desk.services.open_caller: the built-in CRM searches our own
 customers; the HTTP CRM is read over real HTTP (a local JSON server, tests/crm_server.py),
 its customers copied locally when opened; a slow, down or broken CRM gives a clear message
 and the local copy, fast."""
@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from agentdesk.desk.services import open_caller
+from customers import crm
 from customers.crm import (
-    DOWN_KEY,
     BuiltinCrm,
     CallerNotFound,
     CrmUnavailable,
@@ -23,7 +23,6 @@ from customers.crm import (
     get_crm,
 )
 from customers.models import Customer
-from customers.services import open_caller
 from payments.models import Order
 from tests import builders
 from tests.crm_server import TOKEN, CrmServer, closed_port_url, running_crm
@@ -65,9 +64,9 @@ JOHN: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def crm_not_marked_down() -> Iterator[None]:
-    cache.delete(DOWN_KEY)
+    crm.breaker.reset()
     yield
-    cache.delete(DOWN_KEY)
+    crm.breaker.reset()
 
 
 @pytest.fixture
@@ -168,7 +167,7 @@ def test_opening_a_crm_customer_keeps_a_local_copy(crm_server) -> None:
 def test_a_customer_the_crm_no_longer_has(crm_server) -> None:
     with pytest.raises(CallerNotFound, match="no longer has"):
         open_caller("crm:CRM-GONE", crm=get_crm())
-    assert cache.get(DOWN_KEY) is None  # not a CRM failure
+    assert crm.breaker.opened() is None  # not a CRM failure
 
 
 def test_an_unusable_record_is_refused_with_a_reason(crm_server) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from agentdesk.models import Agent
+from agentdesk.staff.models import Agent
 from payments.models import Order, PaymentFlow
 from tests import builders
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from agentdesk.models import Agent
+from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
 from tests.desk.conftest import WORKSPACE

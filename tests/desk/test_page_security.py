@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.test.client import RequestFactory
 
-from agentdesk.panel import provider_problem
+from agentdesk.desk.viewmodels import provider_problem
 from tests import builders
 from tests.agentdesk.test_settings import read_settings
 from tests.desk.conftest import WORKSPACE
@@ -87,9 +87,9 @@ def test_configured_provider_origins_are_allowed_to_be_framed_and_posted_to(tmp_
 
 
 def test_a_provider_origin_the_policy_does_not_allow_is_named(settings) -> None:
-    request = RequestFactory().get("/desk/")
+    own = RequestFactory().get("/desk/").build_absolute_uri("/")
     settings.VCC_PROVIDER_ORIGINS = ["https://euw2.ip.pcipal.com"]
-    assert provider_problem("http://testserver/sandbox/pci/view/1/framed", request) == ""
-    assert provider_problem("https://EUW2.ip.pcipal.com/view/abc/framed", request) == ""
-    problem = provider_problem("https://evil.example.com/view/abc/framed", request)
+    assert provider_problem("http://testserver/sandbox/pci/view/1/framed", own) == ""
+    assert provider_problem("https://EUW2.ip.pcipal.com/view/abc/framed", own) == ""
+    problem = provider_problem("https://evil.example.com/view/abc/framed", own)
     assert "https://evil.example.com" in problem and "VCC_PROVIDER_ORIGINS" in problem

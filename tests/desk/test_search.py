@@ -6,10 +6,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
-from customers.crm import DOWN_KEY
+from customers import crm
 from customers.models import Customer
 from tests import builders
 from tests.crm_server import TOKEN, closed_port_url, running_crm
@@ -20,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def crm_not_marked_down() -> Iterator[None]:
-    cache.delete(DOWN_KEY)
+    crm.breaker.reset()
     yield
-    cache.delete(DOWN_KEY)
+    crm.breaker.reset()
 
 
 def test_search_answers_with_matching_callers(agent_client: Client) -> None:

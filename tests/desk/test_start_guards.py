@@ -7,7 +7,7 @@ another agent's payment. (Starts that reach the sandbox: tests/desk/test_start_s
 import pytest
 from django.test import Client
 
-from agentdesk.models import Agent, AuditEntry
+from agentdesk.staff.models import Agent, AuditEntry
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
 from tests.desk.conftest import WORKSPACE

@@ -12,7 +12,7 @@ from django.core import serializers
 from django.db import connection
 from django.test import Client
 
-from agentdesk.models import Agent, AuditEntry
+from agentdesk.staff.models import Agent, AuditEntry
 from customers.models import BillingAddress, Customer
 from payments import services
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow, WebhookDelivery

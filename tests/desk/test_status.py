@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agentdesk.models import Agent
+from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
 from tests.desk.conftest import HTMX

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
 
-from agentdesk.models import AuditEntry
+from agentdesk.staff.models import AuditEntry
 from customers.models import Customer
 from payments.models import Order, Payment
 from tests import builders

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from agentdesk.models import AuditEntry
+from agentdesk.staff.models import AuditEntry
 from payments.models import Payment, PaymentEvent
 from tests import builders
 

@@ -1,12 +1,12 @@
-"""payments.money and Order validation: amounts respect each currency's minor unit."""
+"""agentdesk.shared.money and Order validation: amounts respect each currency's minor unit."""
 
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from agentdesk.shared.money import MoneyError, format_major, from_minor_units, to_minor_units
 from payments.models import Order
-from payments.money import MoneyError, format_major, from_minor_units, to_minor_units
 from tests import builders
 
 

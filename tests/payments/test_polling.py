@@ -1,4 +1,4 @@
-"""services.next_poll_time, claim_polls and record_polls: the poll schedule, claiming due
+"""poller.next_read_at, claim_polls and record_polls: the poll schedule, claiming due
 payments, and what each read of a session does to its payment."""
 
 from datetime import UTC, datetime, timedelta
@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings
 
-from payments import services
+from payments import orders, poller, services
 from payments.models import Order, Payment, PaymentEvent
-from payments.polling import PollClaim, PollRead
+from payments.poller import Claim, Read
 from payments.vcc.errors import VccBadResponse, VccRateLimited, VccSessionNotFound, VccUnavailable
 from payments.vcc.parsing import session_status
 from tests import builders
@@ -28,7 +28,6 @@ def schedule(settings: Settings) -> None:
         (timedelta(seconds=15), None),
     )
     settings.VCC_RESULT_RETENTION = timedelta(minutes=15)
-    settings.PAYMENT_POLL_LAST_READ_MARGIN = timedelta(seconds=30)
     settings.VCC_PAGE_LIFETIME = timedelta(minutes=10)
 
 
@@ -44,16 +43,16 @@ def schedule(settings: Settings) -> None:
     ],
 )
 def test_reads_are_quick_first_then_back_off(age: timedelta, wait: float) -> None:
-    when = services.next_poll_time(session_started_at=T0, now=T0 + age)
+    when = poller.next_read_at(session_started_at=T0, now=T0 + age)
     assert when == T0 + age + timedelta(seconds=wait)
 
 
 def test_the_last_read_is_inside_the_retention_window() -> None:
     last = T0 + timedelta(minutes=14, seconds=30)
-    assert services.last_read_at(T0) == last
-    assert services.next_poll_time(session_started_at=T0, now=last) is None
+    assert poller.last_read_at(T0) == last
+    assert poller.next_read_at(session_started_at=T0, now=last) is None
     now, reads = T0, 0
-    while (when := services.next_poll_time(session_started_at=T0, now=now)) is not None:
+    while (when := poller.next_read_at(session_started_at=T0, now=now)) is not None:
         now, reads = when, reads + 1
     assert now == last
     assert reads == 180 + 84 + 18  # 1 s for 3 min, 5 s to 10 min, 15 s to 14:30
@@ -68,18 +67,18 @@ def test_only_due_live_payments_are_claimed_most_overdue_first() -> None:
     due = builders.live_payment(order=builders.order(), next_poll_in=timedelta(seconds=-1))
     builders.live_payment(order=builders.order(), next_poll_in=timedelta(seconds=30))
     builders.live_payment(order=builders.order(), next_poll_in=None)
-    claims = services.claim_polls(limit=10)
+    claims = poller.claim_due(limit=10)
     assert [claim.payment_id for claim in claims] == [late.pk, due.pk]
     late.refresh_from_db()
     assert late.next_poll_at == claims[0].lease_until
-    assert services.claim_polls(limit=10) == []  # held by the lease
+    assert poller.claim_due(limit=10) == []  # held by the lease
 
 
 @pytest.mark.django_db
 def test_a_claim_respects_the_limit_and_the_payment() -> None:
     payments = [builders.live_payment(order=builders.order()) for _ in range(3)]
-    assert len(services.claim_polls(limit=2)) == 2
-    only = services.claim_polls(limit=5, payment_id=payments[0].pk)
+    assert len(poller.claim_due(limit=2)) == 2
+    only = poller.claim_due(limit=5, payment_id=payments[0].pk)
     assert [claim.payment_id for claim in only] in ([], [payments[0].pk])
 
 
@@ -106,7 +105,7 @@ def test_a_payment_locked_elsewhere_is_skipped_not_waited_for() -> None:
     holder.start()
     holding.wait(10)
     try:
-        assert [claim.payment_id for claim in services.claim_polls(limit=10)] == [free.pk]
+        assert [claim.payment_id for claim in poller.claim_due(limit=10)] == [free.pk]
     finally:
         release.set()
         holder.join()
@@ -115,21 +114,21 @@ def test_a_payment_locked_elsewhere_is_skipped_not_waited_for() -> None:
 # --- Reads -------------------------------------------------------------------------------------
 
 
-def claim_of(payment: Payment) -> PollClaim:
-    (claim,) = services.claim_polls(limit=1, payment_id=payment.pk)
+def claim_of(payment: Payment) -> Claim:
+    (claim,) = poller.claim_due(limit=1, payment_id=payment.pk)
     return claim
 
 
-def status(payment: Payment, **body: object) -> PollRead:
+def status(payment: Payment, **body: object) -> Read:
     assert payment.session_guid
     parsed = session_status(builders.session_body(payment.session_guid, **body), currency="GBP")  # type: ignore[arg-type]
-    return PollRead(claim_of(payment), status=parsed)
+    return Read(claim_of(payment), status=parsed)
 
 
 @pytest.mark.django_db
 def test_a_finished_session_is_applied_and_polling_stops() -> None:
     payment = builders.live_payment()
-    tally = services.record_polls([status(payment)])
+    tally = poller.record_reads([status(payment)])
     payment.refresh_from_db()
     assert tally == {"finished": 1}
     assert payment.state == State.APPROVED and payment.next_poll_at is None
@@ -142,7 +141,7 @@ def test_a_finished_session_is_applied_and_polling_stops() -> None:
 def test_an_unfinished_session_is_read_again_on_schedule() -> None:
     payment = builders.live_payment(started_ago=timedelta(minutes=4))
     before = timezone.now()
-    tally = services.record_polls([status(payment, state="InProgress")])
+    tally = poller.record_reads([status(payment, state="InProgress")])
     payment.refresh_from_db()
     assert tally == {"waiting": 1}
     assert payment.state == State.IN_PROGRESS and payment.poll_count == 1
@@ -163,7 +162,7 @@ def test_a_read_after_the_result_arrived_another_way_does_not_rearm_polling() ->
         status=session_status(builders.session_body(payment.session_guid or ""), currency="GBP"),
         source=PaymentEvent.Source.WEBHOOK,
     )
-    services.record_polls([read])
+    poller.record_reads([read])
     payment.refresh_from_db()
     assert payment.state == State.APPROVED and payment.next_poll_at is None
 
@@ -172,18 +171,18 @@ def test_a_read_after_the_result_arrived_another_way_does_not_rearm_polling() ->
 def test_a_purged_session_is_outcome_unknown_never_failed() -> None:
     payment = builders.live_payment()
     error = VccSessionNotFound("gone", status=404)
-    assert services.record_polls([PollRead(claim_of(payment), error=error)]) == {"purged": 1}
+    assert poller.record_reads([Read(claim_of(payment), error=error)]) == {"purged": 1}
     payment.refresh_from_db()
     assert payment.state == State.UNKNOWN
     assert "no longer has this session" in payment.message
-    assert services.blocking_reason(payment.order)
+    assert orders.blocking_reason(payment.order)
 
 
 @pytest.mark.django_db
 def test_a_session_that_never_progressed_expires_with_the_provider_page() -> None:
     young = builders.live_payment(started_ago=timedelta(minutes=9))
     old = builders.live_payment(order=builders.order(), started_ago=timedelta(minutes=10))
-    tally = services.record_polls([status(young, state="Created"), status(old, state="Created")])
+    tally = poller.record_reads([status(young, state="Created"), status(old, state="Created")])
     assert tally == {"waiting": 1, "expired": 1}
     assert Payment.objects.get(pk=old.pk).state == State.EXPIRED
     assert Payment.objects.get(pk=young.pk).state == State.IN_PROGRESS
@@ -192,7 +191,7 @@ def test_a_session_that_never_progressed_expires_with_the_provider_page() -> Non
 @pytest.mark.django_db
 def test_a_session_still_unfinished_at_the_last_read_is_outcome_unknown() -> None:
     payment = builders.live_payment(started_ago=timedelta(minutes=14, seconds=31))
-    assert services.record_polls([status(payment, state="InProgress")]) == {"unknown": 1}
+    assert poller.record_reads([status(payment, state="InProgress")]) == {"unknown": 1}
     payment.refresh_from_db()
     assert payment.state == State.UNKNOWN
     assert "'InProgress' at our last read" in payment.message
@@ -209,7 +208,7 @@ def test_a_session_still_unfinished_at_the_last_read_is_outcome_unknown() -> Non
 )
 def test_an_unreadable_session_is_read_again_later(error: Exception, outcome: str) -> None:
     payment = builders.live_payment()
-    tally = services.record_polls([PollRead(claim_of(payment), error=error)])  # type: ignore[arg-type]
+    tally = poller.record_reads([Read(claim_of(payment), error=error)])  # type: ignore[arg-type]
     payment.refresh_from_db()
     assert tally == {outcome: 1}
     assert payment.state == State.IN_PROGRESS
@@ -220,8 +219,8 @@ def test_an_unreadable_session_is_read_again_later(error: Exception, outcome: st
 @pytest.mark.django_db
 def test_an_unreadable_session_at_its_last_read_is_outcome_unknown() -> None:
     payment = builders.live_payment(started_ago=timedelta(minutes=15))
-    read = PollRead(claim_of(payment), error=VccUnavailable("VCC is down", status=503))
-    assert services.record_polls([read]) == {"unknown": 1}
+    read = Read(claim_of(payment), error=VccUnavailable("VCC is down", status=503))
+    assert poller.record_reads([read]) == {"unknown": 1}
     payment.refresh_from_db()
     assert payment.state == State.UNKNOWN
     assert "could not be read from VCC before its retention ended (VCC is down)" in payment.message
@@ -230,7 +229,7 @@ def test_an_unreadable_session_at_its_last_read_is_outcome_unknown() -> None:
 @pytest.mark.django_db
 def test_a_read_not_made_hands_the_payment_straight_back() -> None:
     payment = builders.live_payment()
-    assert services.record_polls([PollRead(claim_of(payment))]) == {"released": 1}
+    assert poller.record_reads([Read(claim_of(payment))]) == {"released": 1}
     payment.refresh_from_db()
     assert payment.next_poll_at <= timezone.now() and payment.poll_count == 0
 
@@ -240,7 +239,7 @@ def test_a_claim_taken_over_by_another_worker_is_not_overwritten() -> None:
     payment = builders.live_payment()
     read = status(payment, state="InProgress")
     Payment.objects.filter(pk=payment.pk).update(next_poll_at=T0)  # someone else's lease
-    services.record_polls([read])
+    poller.record_reads([read])
     payment.refresh_from_db()
     assert payment.next_poll_at == T0 and payment.poll_count == 0
 
@@ -251,15 +250,15 @@ def test_a_worker_runs_at_most_its_rounds_at_once(settings: Settings) -> None:
     # An account that no longer exists: a read fails without reaching any server.
     retired = builders.flow(name="Retired", account="retired", is_default=False)
     payment = builders.live_payment(flow=retired, next_poll_in=timedelta(seconds=-1))
-    busy = services._poll_round_slot("worker-1")  # a round of worker-1's under way
+    busy = poller._take_round_slot("worker-1")  # a round of worker-1's under way
     try:
         assert busy is not None
-        assert services._poll_round_slot("worker-1") is None
-        assert services.poll_due(worker="worker-1") is None  # waits for its round to end
+        assert poller._take_round_slot("worker-1") is None
+        assert poller.run_round(worker="worker-1") is None  # waits for its round to end
         assert Payment.objects.get(pk=payment.pk).poll_count == 0
-        assert services.poll_due(worker="worker-2") == {"unavailable": 1}  # another worker
+        assert poller.run_round(worker="worker-2") == {"unavailable": 1}  # another worker
     finally:
         cache.delete(busy or "")
     Payment.objects.filter(pk=payment.pk).update(next_poll_at=timezone.now())
-    assert services.poll_due(worker="worker-1") == {"unavailable": 1}
+    assert poller.run_round(worker="worker-1") == {"unavailable": 1}
     assert Payment.objects.get(pk=payment.pk).poll_count == 2

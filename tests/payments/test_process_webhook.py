@@ -1,4 +1,4 @@
-"""services.process_webhook_delivery and replay_webhook_delivery: a stored delivery's result is
+"""webhooks.process and replay_webhook_delivery: a stored delivery's result is
 applied through apply_result exactly once, however often it arrives or is processed."""
 
 import json
@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
-from agentdesk.models import AuditEntry
-from payments import services
+from agentdesk.staff.models import AuditEntry
+from payments import webhooks
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
 from tests import builders
 from tests.conftest import SentTasks
@@ -23,8 +23,8 @@ Kind, Status = PaymentEvent.Kind, WebhookDelivery.Status
 def deliver(payment: Payment, **body: object) -> WebhookDelivery:
     assert payment.session_guid
     raw = json.dumps(builders.session_body(payment.session_guid, **body))  # type: ignore[arg-type]
-    delivery = services.receive_webhook(body=raw)
-    return services.process_webhook_delivery(delivery_id=delivery.pk)
+    delivery = webhooks.receive(body=raw)
+    return webhooks.process(delivery_id=delivery.pk)
 
 
 def kinds(payment: Payment) -> list[tuple[str, str, str]]:
@@ -46,7 +46,7 @@ def test_a_result_moves_payment_and_order_once(sent_tasks: SentTasks) -> None:
 def test_processing_a_delivery_twice_applies_it_once(sent_tasks: SentTasks) -> None:
     payment = builders.live_payment()
     delivery = deliver(payment)
-    again = services.process_webhook_delivery(delivery_id=delivery.pk)
+    again = webhooks.process(delivery_id=delivery.pk)
     assert again.status == Status.PROCESSED and again.attempts == 1
     assert kinds(payment) == [("webhook", Kind.STATE_CHANGED, "approved")]
 
@@ -99,11 +99,11 @@ def test_a_delivery_for_a_session_we_do_not_know_is_retried_then_ignored(
     sent_tasks: SentTasks,
 ) -> None:
     raw = json.dumps(builders.session_body("not-ours"))
-    delivery = services.receive_webhook(body=raw)
-    for attempt in range(1, services.WEBHOOK_ATTEMPTS):
-        delivery = services.process_webhook_delivery(delivery_id=delivery.pk)
+    delivery = webhooks.receive(body=raw)
+    for attempt in range(1, webhooks.ATTEMPTS):
+        delivery = webhooks.process(delivery_id=delivery.pk)
         assert (delivery.status, delivery.attempts) == (Status.RECEIVED, attempt)
-    delivery = services.process_webhook_delivery(delivery_id=delivery.pk)
+    delivery = webhooks.process(delivery_id=delivery.pk)
     assert delivery.status == Status.IGNORED
     assert delivery.error == "No payment has this session."
 
@@ -123,10 +123,10 @@ def test_a_replay_processes_the_delivery_again_without_applying_twice(
     delivery, payment = delivered, delivered.payment
     assert payment is not None
     with django_capture_on_commit_callbacks(execute=True):
-        replayed = services.replay_webhook_delivery(delivery_id=delivery.pk, actor=supervisor_user)
+        replayed = webhooks.replay(delivery_id=delivery.pk, actor=supervisor_user)
     assert replayed.status == Status.RECEIVED and replayed.attempts == 0
     assert sent_tasks == [("payments.process_webhook", (delivery.pk,), 0)]
-    services.process_webhook_delivery(delivery_id=delivery.pk)
+    webhooks.process(delivery_id=delivery.pk)
     assert kinds(payment) == [
         ("webhook", Kind.STATE_CHANGED, "approved"),
         ("webhook", Kind.REPEATED, "approved"),

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from payments.redaction import REDACTED, luhn_valid, redact_card_data
+from agentdesk.shared.cards import luhn_valid
+from payments.redaction import REDACTED, redact_card_data
 from payments.vcc.parsing import is_card_data_key
 
 # Test card numbers of the card schemes (public, Luhn-valid).

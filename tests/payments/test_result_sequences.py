@@ -12,9 +12,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from payments import services
+from payments import poller, services, webhooks
 from payments.models import Order, Payment, PaymentEvent
-from payments.polling import PollRead
+from payments.poller import Read
 from payments.vcc.parsing import session_status
 from tests import builders
 
@@ -57,16 +57,16 @@ class PaymentLife(RuleBasedStateMachine):
 
     @rule(decision=DECISIONS, reference=REFERENCES)
     def webhook_delivers(self, decision: str | None, reference: str) -> None:
-        delivery = services.receive_webhook(body=json.dumps(self._body(decision, reference)))
-        services.process_webhook_delivery(delivery_id=delivery.pk)
+        delivery = webhooks.receive(body=json.dumps(self._body(decision, reference)))
+        webhooks.process(delivery_id=delivery.pk)
         self._expect_result(decision, reference)
 
     @rule(decision=DECISIONS, reference=REFERENCES)
     def poll_reads(self, decision: str | None, reference: str) -> None:
         status = session_status(self._body(decision, reference), currency="GBP")
-        claims = services.claim_polls(limit=1, payment_id=self.payment.pk)
+        claims = poller.claim_due(limit=1, payment_id=self.payment.pk)
         if claims:
-            services.record_polls([PollRead(claims[0], status=status)])
+            poller.record_reads([Read(claims[0], status=status)])
         else:
             services.apply_result(payment_id=self.payment.pk, status=status, source=Source.POLL)
         self._expect_result(decision, reference)
@@ -74,8 +74,8 @@ class PaymentLife(RuleBasedStateMachine):
     @rule()
     def poll_sees_unfinished(self) -> None:
         status = session_status(builders.session_body(self.guid, state="InProgress"))
-        for claim in services.claim_polls(limit=1, payment_id=self.payment.pk):
-            services.record_polls([PollRead(claim, status=status)])
+        for claim in poller.claim_due(limit=1, payment_id=self.payment.pk):
+            poller.record_reads([Read(claim, status=status)])
 
     @rule()
     def result_window_closes(self) -> None:

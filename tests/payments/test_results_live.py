@@ -22,7 +22,7 @@ from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 from agentdesk.celery import app as celery_app
-from payments import services
+from payments import orders, services
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
 from tests import builders
 from tests.conftest import require_service
@@ -374,4 +374,4 @@ def test_a_result_purged_before_we_read_it_is_outcome_unknown(
     assert purged.state == State.UNKNOWN
     assert "no longer has this session" in purged.message
     assert purged.order.status == Order.Status.OPEN
-    assert "unknown" in (services.blocking_reason(purged.order) or "")
+    assert "unknown" in (orders.blocking_reason(purged.order) or "")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from payments import services
+from payments import orders, services
 from payments.models import Order, Payment, PaymentEvent
 from payments.vcc.types import SessionStatus
 from tests import builders
@@ -94,7 +94,7 @@ def test_unknown_blocks_a_second_payment_until_a_supervisor_resolves(
     services.mark_unknown(payment_id=payment.pk, reason="Result purged before we read it")
     payment.refresh_from_db()
     assert payment.state == State.UNKNOWN
-    reason = services.blocking_reason(payment.order)
+    reason = orders.blocking_reason(payment.order)
     assert reason is not None and "a supervisor must resolve it" in reason
 
     services.resolve_payment(
@@ -102,7 +102,7 @@ def test_unknown_blocks_a_second_payment_until_a_supervisor_resolves(
     )
     payment.refresh_from_db()
     assert payment.state == State.ABANDONED and payment.resolved_by == supervisor_user
-    assert services.blocking_reason(payment.order) is None
+    assert orders.blocking_reason(payment.order) is None
 
 
 def test_supervisor_can_confirm_money_taken(supervisor_user: User) -> None:
@@ -165,8 +165,8 @@ def test_expire_and_unknown_leave_final_payments_alone() -> None:
 
 def test_paid_or_live_orders_cannot_start_another(agent_user: User) -> None:
     live = builders.payment()
-    assert "already in progress" in (services.blocking_reason(live.order) or "")
+    assert "already in progress" in (orders.blocking_reason(live.order) or "")
     paid = apply(builders.payment(), builders.finished("y", "ACCEPT"))
-    assert services.blocking_reason(paid.order) == "This order is already paid."
+    assert orders.blocking_reason(paid.order) == "This order is already paid."
     declined = apply(builders.payment(), builders.finished("z", "REJECT"))
-    assert services.blocking_reason(declined.order) is None
+    assert orders.blocking_reason(declined.order) is None

@@ -4,7 +4,7 @@ gateway's answers. Card numbers appear nowhere else in the project outside tests
 from dataclasses import dataclass
 from datetime import datetime
 
-from payments import redaction
+from agentdesk.shared import cards
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def card_brand(number: str) -> str:
 
 def luhn_valid(number: str) -> bool:
     """A plausible card number: 12 to 19 digits passing the Luhn check."""
-    return number.isdigit() and 12 <= len(number) <= 19 and redaction.luhn_valid(number)
+    return number.isdigit() and 12 <= len(number) <= 19 and cards.luhn_valid(number)
 
 
 def expiry_problem(mmyy: str, now: datetime) -> str:

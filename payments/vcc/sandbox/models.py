@@ -41,13 +41,14 @@ class Knobs(models.Model):
     @staticmethod
     def defaults() -> dict[str, object]:
         return {
-            "token_lifetime_seconds": settings.VCC_SANDBOX_TOKEN_LIFETIME_SECONDS,
+            "token_lifetime_seconds": 3600,  # VCC documents 3600, sometimes 7200
             "token_type": "Bearer",
             "retention_seconds": settings.VCC_SANDBOX_RETENTION_SECONDS,
-            "page_lifetime_seconds": settings.VCC_SANDBOX_PAGE_LIFETIME_SECONDS,
+            "page_lifetime_seconds": settings.VCC_PAGE_LIFETIME.total_seconds(),
             "webhooks": settings.VCC_SANDBOX_WEBHOOKS,
-            "webhook_retry_seconds": settings.VCC_SANDBOX_WEBHOOK_RETRY_SECONDS,
-            "webhook_give_up_seconds": settings.VCC_SANDBOX_WEBHOOK_GIVE_UP_SECONDS,
+            # VCC retries a webhook every few minutes for 12 hours; the sandbox sooner.
+            "webhook_retry_seconds": 30,
+            "webhook_give_up_seconds": 12 * 3600,
             "extra_keys": False,
         }
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from payments.money import MoneyError, parse_amount, to_minor_units
+from agentdesk.shared.money import MoneyError, parse_amount, to_minor_units
 from payments.vcc.sandbox import cards
 from payments.vcc.sandbox.clients import SandboxClient
 from payments.vcc.sandbox.models import Knobs, Session, WebhookDelivery

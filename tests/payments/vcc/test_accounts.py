@@ -17,6 +17,7 @@ from django.test import Client
 from pytest_django import Settings
 
 from payments.models import PaymentFlow
+from payments.services import order_values
 from payments.vcc.accounts import (
     BUILTIN_CLIENT_ID,
     BUILTIN_CLIENT_SECRET,
@@ -175,7 +176,7 @@ def open_for(flow: PaymentFlow) -> str:
         client_for(flow.account)
         .create_session(
             agent_id="1001",
-            payment_data=payment_data(builders.order(), flow),
+            payment_data=payment_data(order_values(builders.order()), flow.payment_data_keys),
             account_configuration_id=flow.account_configuration_id,
         )
         .session_guid

@@ -1,0 +1,72 @@
+"""The queries the desk's pages need, each with its joins. An agent sees only their own
+payments; customers and orders are shared by all agents (any agent may take a caller's call)."""
+
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404
+
+from agentdesk.staff.models import Agent
+from customers.models import Customer
+from payments.models import Order, Payment, PaymentFlow
+
+RECENT_PAYMENTS = 8
+CALLER_ORDERS = 20
+
+
+def recent_payments(agent: Agent) -> list[Payment]:
+    """The agent's own latest payments, for the empty desk."""
+    return list(
+        Payment.objects.filter(agent=agent)
+        .select_related("order__customer")
+        .order_by("-created_at", "-pk")[:RECENT_PAYMENTS]
+    )
+
+
+def caller(customer_id: int) -> Customer:
+    return get_object_or_404(Customer.objects.select_related("billing_address"), pk=customer_id)
+
+
+def caller_orders(customer: Customer) -> list[Order]:
+    """The caller's orders, open ones first, newest first."""
+    open_first = Case(
+        When(status=Order.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return list(customer.orders.order_by(open_first, "-created_at", "-pk")[:CALLER_ORDERS])
+
+
+def order(order_id: int) -> Order:
+    return get_object_or_404(Order.objects.select_related("customer__billing_address"), pk=order_id)
+
+
+def latest_payment(order: Order) -> Payment | None:
+    """The order's latest attempt, whoever made it (only its agent sees its details)."""
+    return order.payments.select_related("flow").order_by("-created_at", "-pk").first()
+
+
+def own_payment(payment_id: int, agent: Agent) -> Payment:
+    """One of the agent's own payments, with its order and caller; 404 for anyone else's."""
+    return get_object_or_404(
+        Payment.objects.select_related("order__customer__billing_address", "flow"),
+        pk=payment_id,
+        agent=agent,
+    )
+
+
+def payment_for_status(payment_id: int, user_id: int) -> Payment | None:
+    """The status poll's one query: the payment with its order and flow, if it is the
+    signed-in user's own."""
+    return (
+        Payment.objects.select_related("order", "flow")
+        .filter(pk=payment_id, agent__user_id=user_id)
+        .first()
+    )
+
+
+def desk_flows() -> list[PaymentFlow]:
+    """Active flows, the default first."""
+    return list(PaymentFlow.objects.filter(is_active=True).order_by("-is_default", "name"))
+
+
+def flow(flow_id: str) -> PaymentFlow | None:
+    if not flow_id.isdigit():
+        return None
+    return PaymentFlow.objects.filter(pk=int(flow_id), is_active=True).first()

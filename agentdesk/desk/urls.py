@@ -1,0 +1,20 @@
+"""The desk's URLs, under /desk/ (namespace `desk`); each view is named as its URL is."""
+
+from django.urls import path
+
+from agentdesk.desk import views
+
+app_name = "desk"
+urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("callers/open/", views.open_caller, name="open-caller"),
+    path("callers/new/", views.new_caller, name="new-caller"),
+    path("callers/<int:customer_id>/", views.caller, name="caller"),
+    path("callers/<int:customer_id>/orders/", views.new_order, name="new-order"),
+    path("address-fields/", views.address_fields, name="address-fields"),
+    path("orders/<int:order_id>/", views.order, name="order"),
+    path("orders/<int:order_id>/details/", views.details, name="details"),
+    path("orders/<int:order_id>/start/", views.start, name="start"),
+    path("payments/<int:payment_id>/status/", views.payment_status, name="payment-status"),
+    path("payments/<int:payment_id>/retry/", views.retry, name="retry"),
+]

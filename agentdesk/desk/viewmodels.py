@@ -1,0 +1,203 @@
+"""What the desk's screens say, decided in one place so the views and templates stay plain:
+the status panel's words for a payment (`status_view`), and which attempt and which notice an
+order's screen shows (`order_screen`)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from agentdesk.desk import selectors
+from agentdesk.shared.money import format_money
+from agentdesk.staff.models import Agent
+from payments.models import Order, Payment, PaymentFlow
+from payments.orders import blocking_reason
+from payments.services import ProviderPage, StartedPayment
+
+State = Payment.State
+
+# Seconds between reads of a payment's status while it is live, and while a supervisor may
+# release an unknown outcome.
+STATUS_POLL_SECONDS = 1.0
+UNKNOWN_POLL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class StatusView:
+    label: str
+    tone: str  # wait | ok | bad | warn
+    headline: str
+    details: list[tuple[str, str]] = field(default_factory=list)
+    poll_every: float | None = None
+    retry_label: str = ""
+    finished: bool = False
+
+
+def _gateway_error(payment: Payment) -> str:
+    code = payment.gateway_reason_code
+    return "The card gateway reported an error" + (f" (reason code {code})." if code else ".")
+
+
+def _unknown(payment: Payment) -> str:
+    why = f" {payment.message.rstrip('.')}." if payment.message else ""
+    return (
+        f"The outcome could not be confirmed.{why} Do not take this payment again: a supervisor "
+        "checks with the gateway and releases it."
+    )
+
+
+# Each state's tone, headline and the new attempt it offers (if any).
+_PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
+    State.STARTING: ("wait", lambda p: "Opening the payment session…", ""),
+    State.IN_PROGRESS: (
+        "wait",
+        lambda p: (
+            "Talk the caller through keying the card on their phone, then press the "
+            "payment page's own submit button."
+        ),
+        "",
+    ),
+    State.APPROVED: ("ok", lambda p: "Approved: the order is paid.", ""),
+    State.DECLINED: ("bad", lambda p: f"Declined: {p.decline_reason}.", "Retry payment"),
+    State.ERROR: ("bad", _gateway_error, "Retry payment"),
+    State.ABANDONED: (
+        "warn",
+        lambda p: (
+            "The session ended without a card payment (the caller hung up, or the page was closed)."
+        ),
+        "Retry payment",
+    ),
+    State.EXPIRED: (
+        "warn",
+        lambda p: "The payment page expired before a card was submitted.",
+        "Restart payment",
+    ),
+    State.UNKNOWN: ("warn", _unknown, ""),
+    State.FAILED_TO_START: (
+        "bad",
+        lambda p: f"The payment did not start: {p.message or 'VCC refused the session.'}",
+        "Retry payment",
+    ),
+}
+
+
+def status_view(payment: Payment) -> StatusView:
+    """The panel's words for `payment` in its current state."""
+    tone, headline, retry_label = _PANEL[payment.state]
+    details: list[tuple[str, str]] = []
+    if payment.state == State.APPROVED:
+        order = payment.order
+        amount = payment.result_amount if payment.result_amount is not None else order.amount
+        details = [
+            ("Gateway reference", payment.gateway_reference or "—"),
+            ("Amount", format_money(amount, order.currency)),
+        ]
+        if payment.card_brand:
+            details.append(("Card", payment.card_brand))
+    poll_every = (
+        STATUS_POLL_SECONDS
+        if payment.is_live
+        else UNKNOWN_POLL_SECONDS
+        if payment.state == State.UNKNOWN
+        else None
+    )
+    return StatusView(
+        payment.get_state_display(),
+        tone,
+        headline(payment),
+        details,
+        poll_every=poll_every,
+        retry_label=retry_label,
+        finished=not payment.is_live,
+    )
+
+
+@dataclass(frozen=True)
+class OrderScreen:
+    """An order's screen: its payment data, and a payment area holding either the agent's own
+    latest attempt (with the provider page right after a start) or the start form."""
+
+    order: Order
+    editable: bool
+    notice: str = ""
+    payment: Payment | None = None
+    page: ProviderPage | None = None
+    blocked: str | None = None
+    flows: list[PaymentFlow] = field(default_factory=list)
+    provider_blocked: str = ""
+
+    def context(self) -> dict[str, Any]:
+        """The template's names for what this screen shows."""
+        context: dict[str, Any] = {
+            "order": self.order,
+            "editable": self.editable,
+            "notice": self.notice,
+        }
+        if self.payment is None:
+            return context | {"blocked": self.blocked, "flows": self.flows}
+        return context | {
+            "payment": self.payment,
+            "status": status_view(self.payment),
+            "page": self.page,
+            "frame_name": f"vcc-provider-{self.payment.pk}",
+            "provider_blocked": self.provider_blocked,
+        }
+
+
+def order_screen(
+    order: Order,
+    agent: Agent,
+    *,
+    own_origin: str,
+    started: StartedPayment | None = None,
+    notice: str = "",
+) -> OrderScreen:
+    """Which attempt and which notice `order`'s screen shows `agent`: a payment just started;
+    else their own latest attempt, unless a start was just refused (`notice`) and it is over,
+    which shows the start form saying why (once, when that is also why the order is blocked)."""
+    blocked = blocking_reason(order)
+    if started is not None:
+        payment: Payment | None = started.payment
+    else:
+        latest = selectors.latest_payment(order)
+        payment = latest if latest is not None and latest.agent_id == agent.pk else None
+        if notice and payment is not None and not payment.is_live:
+            payment = None
+    if payment is None:
+        return OrderScreen(
+            order,
+            editable=blocked is None,
+            notice="" if notice == blocked else notice,
+            blocked=blocked,
+            flows=selectors.desk_flows(),
+        )
+    page = started.page if started else None
+    return OrderScreen(
+        order,
+        editable=blocked is None,
+        notice=notice,
+        payment=payment,
+        page=page,
+        provider_blocked=provider_problem(page.url, own_origin) if page else "",
+    )
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def provider_problem(provider_url: str, own_origin: str) -> str:
+    """Why the browser will refuse to show the provider's page, or "" when our Content Security
+    Policy allows its origin (our own, or one of VCC_PROVIDER_ORIGINS)."""
+    origin = origin_of(provider_url)
+    allowed = {origin_of(own_origin), *(origin_of(o) for o in settings.VCC_PROVIDER_ORIGINS)}
+    if origin in allowed:
+        return ""
+    return (
+        f"This desk does not allow payment pages from {origin} (its Content Security Policy), "
+        "so the page will stay blank: an administrator must add that origin to "
+        "VCC_PROVIDER_ORIGINS."
+    )

@@ -1,0 +1,324 @@
+"""The agent's desk: find the caller, check what goes to the payment page, start the payment,
+watch its outcome. Views parse, authorise, call a service or a selector, and render; what a
+screen shows is decided in viewmodels.py. htmx requests get the fragment they target, others
+the whole page.
+
+Naming: each view is named as its URL is (`desk:open-caller` is `open_caller`)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
+from django_htmx.middleware import HtmxDetails
+
+from agentdesk.desk import selectors, services
+from agentdesk.desk.forms import OrderForm, PaymentDetailsForm, details_of
+from agentdesk.desk.viewmodels import order_screen, status_view
+from agentdesk.staff.models import Agent
+from agentdesk.staff.roles import agent_of, is_agent
+from agentdesk.staff.sessions import passive_session
+from customers.crm import CallerNotFound, CrmUnavailable, find_callers, get_crm
+from customers.selectors import MIN_QUERY
+from payments.models import Order, Payment, PaymentFlow
+from payments.orders import PaymentBlocked, blocking_reason, create_order
+from payments.services import start_payment
+
+P = ParamSpec("P")
+
+
+class DeskRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- Who goes where ---------------------------------------------------------------------------
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Agents land on the desk, staff (supervisors, administrators) on admin."""
+    if is_agent(request.user):
+        return redirect("desk")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return render(request, "desk/no_role.html", status=403)
+
+
+def sign_in_again(request: DeskRequest) -> HttpResponse:
+    """To the sign-in page, and back to this page after; htmx fragments redirect the page."""
+    if request.htmx:
+        page = request.htmx.current_url_abs_path or reverse("desk")
+        login = resolve_url(settings.LOGIN_URL)
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': page})}")
+    return redirect_to_login(request.get_full_path())
+
+
+def agent_required(
+    view: Callable[Concatenate[DeskRequest, Agent, P], HttpResponse],
+) -> Callable[Concatenate[DeskRequest, P], HttpResponse]:
+    """Only agents reach `view`, which gets the signed-in agent after the request."""
+
+    @wraps(view)
+    def guarded(request: DeskRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        agent = agent_of(request.user)
+        if agent is None:
+            if not request.user.is_authenticated:
+                return sign_in_again(request)
+            return render(request, "desk/no_role.html", status=403)
+        response = view(request, agent, *args, **kwargs)
+        add_never_cache_headers(response)  # callers' details (and, once, provider tokens)
+        return response
+
+    return guarded
+
+
+# --- Rendering helpers ------------------------------------------------------------------------
+
+
+def own_origin(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def workspace(request: DeskRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """The whole desk page, or only its workspace when htmx asks for it (links that change
+    the workspace push their own URL)."""
+    if request.htmx.target == "workspace" and not request.htmx.history_restore_request:
+        return render(request, f"{template}#workspace", context)
+    return render(request, template, context)
+
+
+def navigate(request: DeskRequest, url: str) -> HttpResponse:
+    """After a successful POST: show `url` (htmx loads it into the workspace)."""
+    if request.htmx:
+        return HttpResponseLocation(url, target="#workspace", swap="innerHTML")
+    return redirect(url)
+
+
+def payment_area(
+    request: DeskRequest,
+    order: Order,
+    agent: Agent,
+    *,
+    review_form: PaymentDetailsForm | None = None,
+    **kwargs: Any,
+) -> HttpResponse:
+    """After a start or a retry: the payment area, and the payment data card beside it (the
+    whole order page when the browser posted without htmx)."""
+    order = selectors.order(order.pk)
+    context = order_screen(order, agent, own_origin=own_origin(request), **kwargs).context()
+    context["review_form"] = review_form
+    if request.htmx:
+        return render(request, "desk/order.html#payment-response", {**context, "oob": True})
+    return render(request, "desk/order.html", context)
+
+
+# --- The desk ---------------------------------------------------------------------------------
+
+
+@agent_required
+def desk(request: DeskRequest, agent: Agent) -> HttpResponse:
+    context = {"payments": selectors.recent_payments(agent)}
+    return workspace(request, "desk/home.html", context)
+
+
+@require_GET
+@agent_required
+def search(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """Callers matching what the agent typed, from the configured CRM (or the local copy)."""
+    query = request.GET.get("q", "").strip()[:100]
+    result = find_callers(query) if len(query) >= MIN_QUERY else None
+    context = {"query": query, "result": result}
+    if request.htmx:
+        return render(request, "desk/desk.html#results", context)
+    return render(request, "desk/home.html", context)
+
+
+@require_POST
+@agent_required
+def open_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
+    try:
+        customer = services.open_caller(request.POST.get("key", ""), crm=get_crm())
+    except (CallerNotFound, CrmUnavailable) as problem:
+        return workspace(request, "desk/home.html", {"notice": str(problem)})
+    return navigate(request, reverse("desk:caller", args=[customer.pk]))
+
+
+def show_caller(request: DeskRequest, customer_id: int, form: OrderForm | None) -> HttpResponse:
+    customer = selectors.caller(customer_id)
+    context = {
+        "customer": customer,
+        "orders": selectors.caller_orders(customer),
+        "order_form": form or OrderForm(),
+    }
+    return workspace(request, "desk/caller.html", context)
+
+
+@require_GET
+@agent_required
+def caller(request: DeskRequest, agent: Agent, customer_id: int) -> HttpResponse:
+    """The caller on screen: their orders, and a new payment for them."""
+    return show_caller(request, customer_id, None)
+
+
+@require_POST
+@agent_required
+def new_order(request: DeskRequest, agent: Agent, customer_id: int) -> HttpResponse:
+    customer = selectors.caller(customer_id)
+    form = OrderForm(request.POST)
+    if form.is_valid():
+        try:
+            order = create_order(customer=customer, details=form.order_details())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return navigate(request, reverse("desk:order", args=[order.pk]))
+    return show_caller(request, customer_id, form)
+
+
+@agent_required
+def new_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """Manual entry: the caller, their billing address and the order, in one form."""
+    if request.method == "POST":
+        form = PaymentDetailsForm(request.POST)
+        if form.is_valid():
+            try:
+                order = services.enter_caller(
+                    customer=form.customer_details(),
+                    address=form.address_details(),
+                    order=form.order_details(),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return navigate(request, reverse("desk:order", args=[order.pk]))
+    else:
+        form = PaymentDetailsForm()
+    return workspace(request, "desk/new_caller.html", {"form": form})
+
+
+@require_POST
+@agent_required
+def address_fields(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """The state and postcode fields as the chosen country wants them (what was typed kept)."""
+    initial = {name: request.POST.get(name, "") for name in ("country", "state", "postcode")}
+    form = PaymentDetailsForm(initial=initial)
+    return render(request, "desk/_details_fields.html#region", {"form": form})
+
+
+@require_GET
+@agent_required
+def order(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
+    """Review and start: the payment data, the flow, Start payment, then the live outcome."""
+    screen = order_screen(selectors.order(order_id), agent, own_origin=own_origin(request))
+    return workspace(request, "desk/order.html", screen.context())
+
+
+@agent_required
+def details(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
+    """Edit the payment data (caller, billing address, order) before a payment starts."""
+    order = selectors.order(order_id)
+    initial = details_of(order)
+    context: dict[str, Any] = {"order": order, "editable": True}
+    if request.method == "POST":
+        form = PaymentDetailsForm(request.POST, initial=initial, order=order)
+        if form.is_valid():
+            try:
+                services.update_caller(
+                    order=order,
+                    customer=form.customer_details(),
+                    address=form.address_details(),
+                    details=form.order_details(),
+                )
+            except PaymentBlocked as blocked:
+                context.update(editable=False, review_notice=str(blocked))
+                return render(request, "desk/order.html#review", context)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                context["order"] = selectors.order(order_id)
+                return render(request, "desk/order.html#review", context)
+    else:
+        reason = blocking_reason(order)
+        if reason:
+            context.update(editable=False, review_notice=reason)
+            return render(request, "desk/order.html#review", context)
+        form = PaymentDetailsForm(initial=initial, order=order)
+    context["review_form"] = form
+    return render(request, "desk/order.html#review", context)
+
+
+def begin(
+    request: DeskRequest,
+    order: Order,
+    agent: Agent,
+    flow: PaymentFlow,
+    retry_of: Payment | None = None,
+) -> HttpResponse:
+    """Start (or retry) a payment on `order`, after checking its payment data once more. A
+    start the services refuse shows why, next to the live attempt when there is one."""
+    form = PaymentDetailsForm(data=details_of(order), initial=details_of(order), order=order)
+    if not form.is_valid():
+        notice = "Fix the payment details marked, then start again."
+        return payment_area(request, order, agent, review_form=form, notice=notice)
+    try:
+        started = start_payment(order=order, flow=flow, agent=agent, retry_of=retry_of)
+    except PaymentBlocked as blocked:
+        return payment_area(request, order, agent, notice=str(blocked))
+    return payment_area(request, order, agent, started=started)
+
+
+@require_POST
+@agent_required
+def start(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
+    order = selectors.order(order_id)
+    flow = selectors.flow(request.POST.get("flow", ""))
+    if flow is None:
+        return payment_area(request, order, agent, notice="Choose a payment flow.")
+    return begin(request, order, agent, flow)
+
+
+@require_POST
+@agent_required
+def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """A new attempt after one that failed to start, was declined, abandoned or expired."""
+    payment = selectors.own_payment(payment_id, agent)
+    if not payment.can_retry:
+        return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
+    return begin(request, payment.order, agent, payment.flow, retry_of=payment)
+
+
+@passive_session
+@require_GET
+def payment_status(request: DeskRequest, payment_id: int) -> HttpResponse:
+    """The status panel's poll: one query; 204 while the state the page shows (`seen`) is
+    unchanged, 286 (htmx: stop polling) with the final state and the order's new status."""
+    if not request.user.is_authenticated:
+        return sign_in_again(request)
+    payment = selectors.payment_for_status(payment_id, request.user.pk)
+    if payment is None:
+        raise Http404("No such payment of yours.")
+    if request.GET.get("seen") == payment.state and not payment.is_final:
+        return HttpResponse(status=204)
+    context: dict[str, Any] = {
+        "payment": payment,
+        "order": payment.order,
+        "status": status_view(payment),
+    }
+    if payment.is_final:
+        order = selectors.order(payment.order_id)
+        context.update(order=order, editable=blocking_reason(order) is None, oob=True)
+    response = render(request, "desk/order.html#status-response", context)
+    if payment.is_final:
+        response.status_code = 286
+    add_never_cache_headers(response)
+    return response

@@ -1,0 +1,70 @@
+"""Agents: the people at the desk, each tied to the VCC agent whose live call takes the payment."""
+
+from django.conf import settings
+from django.db import models
+
+# Role groups, created by a migration (agentdesk/migrations/0002_roles.py).
+AGENTS = "Agents"
+SUPERVISORS = "Supervisors"
+ADMINISTRATORS = "Administrators"
+
+
+class Agent(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
+    vcc_agent_id = models.CharField(
+        "VCC agent id",
+        max_length=64,
+        unique=True,
+        help_text="The agent's id in Vonage Contact Center (sent as agentId).",
+    )
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        name = self.user.get_full_name() or self.user.get_username()
+        return f"{name} ({self.vcc_agent_id})"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when: sign-ins, payment starts and retries, resolutions, admin changes.
+    Append-only; written through agentdesk.staff.audit.record()."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_OUT = "sign_out", "Signed out"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        PAYMENT_STARTED = "payment_started", "Payment started"
+        PAYMENT_RETRIED = "payment_retried", "Payment retried"
+        PAYMENT_RESOLVED = "payment_resolved", "Payment resolved"
+        PAYMENTS_EXPORTED = "payments_exported", "Payments exported"
+        ADMIN_CHANGE = "admin_change", "Admin change"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The username as typed (failed sign-ins have no user) or of the actor at the time.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    target = models.CharField(max_length=200, blank=True, help_text="What it was done to.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit trail"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit entries are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,36 @@
+"""What the supervisors' admin pages share: how money, a payment's state and its flow show."""
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from agentdesk.shared.money import format_money
+from payments.models import Payment
+
+CSS = {"all": ["payments-admin.css"]}
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    return format_money(amount, currency) or "—"
+
+
+class PaymentColumns:
+    """How a payment's state and flow show wherever payments are listed."""
+
+    @admin.display(description="state")
+    def state_label(self, payment: Payment) -> SafeString:
+        """The state, coloured by its meaning (payments-admin.css), and the flag."""
+        badge = format_html(
+            '<span class="state state-{}">{}</span>', payment.state, payment.get_state_display()
+        )
+        if payment.flagged:
+            badge += format_html(' <span class="state state-flagged">{}</span>', "Flagged")
+        return badge
+
+    @admin.display(description="flow")
+    def flow_name(self, payment: Payment) -> SafeString:
+        if payment.flow.is_staging:
+            return format_html('{} <span class="staging">STAGING</span>', payment.flow.name)
+        return format_html("{}", payment.flow.name)

@@ -1,0 +1,37 @@
+"""Customers in the supervisors' admin: browsable like the payment history, each listing its
+orders (registered here, above both customers and orders)."""
+
+from django.contrib import admin
+
+from agentdesk.staff.admin_base import LargeTableAdmin, ReadOnly
+from customers.models import BillingAddress, Customer
+from customers.selectors import customer_search
+from payments.models import Order
+
+
+class BillingAddressInline(admin.StackedInline):
+    model = BillingAddress
+    can_delete = False
+
+
+class OrderInline(ReadOnly, admin.TabularInline):
+    """The customer's orders, newest first, each linking to its payment attempts."""
+
+    model = Order
+    readonly_fields = ("reference", "amount", "currency", "status", "created_at", "paid_at")
+    fields = readonly_fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Customer)
+class CustomerAdmin(LargeTableAdmin):
+    list_display = ["full_name", "crm_id", "email", "phone", "created_at"]
+    search_fields = ["first_name", "last_name", "email", "phone", "crm_id"]
+    search_help_text = (
+        "A whole first, last or full name, email, phone or CRM id (not case-sensitive)."
+    )
+    sortable_by = ()
+    search_filter = staticmethod(customer_search)
+    inlines = [BillingAddressInline, OrderInline]
