@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat + sandbox"
-	@echo "make test   - install, lint (ruff), type-check (mypy), run the whole pytest suite"
+	@echo "make test   - install, lint (ruff, import contracts), type-check (mypy), the whole pytest suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 	@echo "make lock   - recompile requirements*.lock from pyproject.toml"
 
@@ -40,6 +40,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy .
@@ -48,8 +49,11 @@ typecheck: install
 browser:
 	@scripts/install-chromium
 
+# Everything but the browser tests on two processes (pytest-xdist), then the browser tests on
+# their own: they time what the agent sees and want the machine to themselves.
 pytest: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest -m browser
 
 test: lint typecheck pytest
 

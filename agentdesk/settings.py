@@ -144,7 +144,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions: an idle timeout renewed by every request the agent makes (not by the desk's status
-# polling, see agentdesk/sessions.py), and an absolute timeout counted from sign-in.
+# polling, see agentdesk/staff/sessions.py), and an absolute timeout counted from sign-in.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)

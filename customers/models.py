@@ -35,7 +35,11 @@ class Customer(models.Model):
     first_name = models.CharField(max_length=100, validators=[validate_not_blank])
     last_name = models.CharField(max_length=100, validators=[validate_not_blank])
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +441632960961")
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Digits as typed, with spaces, brackets and dashes taken out (+441632960961).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -148,8 +148,7 @@ def forget_client_state() -> VccClient | None:
 def sandbox(
     live_server: LiveServer,
     settings: Settings,
-    transactional_db: None,
-    django_db_serialized_rollback: None,
+    committed_db: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Sandbox]:
     # The live server's threads close their database connection after each request, as a

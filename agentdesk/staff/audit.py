@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
+from agentdesk.shared.text import fit
 from agentdesk.staff.models import AuditEntry
 
 
@@ -26,9 +27,11 @@ def record(
     user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
         actor=user,
-        actor_name=actor_name or (user.get_username() if user else ""),
+        actor_name=fit(
+            AuditEntry, "actor_name", actor_name or (user.get_username() if user else "")
+        ),
         action=action,
-        target=str(target)[:200],
+        target=fit(AuditEntry, "target", target),
         ip_address=client_ip(request),
         details=details,
     )

@@ -23,5 +23,5 @@ def sign_in_failed(
     sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     # Django has already masked the password in `credentials`; only the username is kept.
-    username = str(credentials.get("username", ""))[:150]
+    username = str(credentials.get("username", ""))
     audit.record(AuditEntry.Action.SIGN_IN_FAILED, actor_name=username, request=request)

@@ -13,27 +13,19 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from agentdesk.shared.breaker import count_in_window
 from agentdesk.staff.audit import client_ip
 
 LOCKED = "locked"
-# Counters live under a generation number: a new generation forgets every lock at once.
-GENERATION_KEY = "signin-failures:generation"
 
 
 def failure_keys(username: str, address: str | None) -> list[str]:
     """The cache keys counting failures for this username and this client address."""
-    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None) or 1
     name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-    keys = [f"signin-failures:{generation}:user:{name}"]
+    keys = [f"signin-failures:user:{name}"]
     if address:
-        keys.append(f"signin-failures:{generation}:ip:{address}")
+        keys.append(f"signin-failures:ip:{address}")
     return keys
-
-
-def forget_all_failures() -> None:
-    """Unlock everyone: the counters of the old generation are left to expire."""
-    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None) or 1
-    cache.set(GENERATION_KEY, int(generation) + 1, timeout=None)
 
 
 def is_locked(username: str, address: str | None) -> bool:
@@ -44,14 +36,8 @@ def is_locked(username: str, address: str | None) -> bool:
 def record_failure(username: str, address: str | None) -> None:
     """Count one failure for the username and the address; each lock lasts the window after
     the last counted failure."""
-    window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
     for key in failure_keys(username, address):
-        cache.add(key, 0, window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-        cache.touch(key, window)
+        count_in_window(key, settings.LOGIN_FAILURE_WINDOW.total_seconds())
 
 
 def clear_failures(username: str) -> None:

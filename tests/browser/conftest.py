@@ -49,7 +49,7 @@ ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.fixture
-def browser(transactional_db: None) -> Iterator[Browser]:
+def browser(committed_db: None) -> Iterator[Browser]:
     """Chromium for one test, started once the test's database is ready.
 
     While it runs, Playwright's sync API keeps its event loop running in this thread: Django

@@ -11,8 +11,8 @@ from django.test.client import RequestFactory
 
 from agentdesk.desk.viewmodels import provider_problem
 from tests import builders
-from tests.agentdesk.test_settings import read_settings
 from tests.desk.conftest import WORKSPACE
+from tests.staff.test_settings import read_settings
 
 pytestmark = pytest.mark.django_db
 

@@ -82,7 +82,7 @@ def test_a_claim_respects_the_limit_and_the_payment() -> None:
     assert [claim.payment_id for claim in only] in ([], [payments[0].pk])
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("committed_db")
 def test_a_payment_locked_elsewhere_is_skipped_not_waited_for() -> None:
     if not connection.features.has_select_for_update_skip_locked:
         pytest.skip("SQLite serialises writers; there is no row lock to skip")

@@ -6,7 +6,7 @@ process, the way web, worker and beat read their settings."""
 import json
 from pathlib import Path
 
-from tests.agentdesk.test_settings import PRODUCTION_OK, run_python
+from tests.staff.test_settings import PRODUCTION_OK, run_python
 
 SANDBOX_FACTS = """
 import json, django

@@ -1,4 +1,4 @@
-"""agentdesk/sessions.py: signed-in sessions end after SESSION_IDLE_SECONDS without the agent
+"""agentdesk/staff/sessions.py: signed-in sessions end after SESSION_IDLE_SECONDS without the agent
 doing anything, and SESSION_ABSOLUTE_SECONDS after sign-in however busy they are."""
 
 import time

@@ -1,6 +1,6 @@
-"""/login/ (agentdesk.desk.views.SignInView) and agentdesk/signin.py: agents land on the desk,
-supervisors on admin; failed sign-ins are counted per username and per address in the shared
-cache and lock sign-in, on admin's own sign-in page as well."""
+"""/login/ (agentdesk.staff.views.SignInView) and agentdesk/staff/signin.py: agents land on the
+desk, supervisors on admin; failed sign-ins are counted per username and per address in the
+shared cache and lock sign-in, on admin's own sign-in page as well."""
 
 import uuid
 from collections.abc import Callable, Iterator
