@@ -64,6 +64,7 @@ class Customer(models.Model):
             GinIndex(OpClass(Upper("last_name"), TRGM), name="customer_last_name_trgm"),
             GinIndex(OpClass(Upper("email"), TRGM), name="customer_email_trgm"),
             GinIndex(OpClass(F("phone"), TRGM), name="customer_phone_trgm"),
+            models.Index(Upper("crm_id"), name="customer_crm_id_upper"),
         ]
 
     def __str__(self) -> str:

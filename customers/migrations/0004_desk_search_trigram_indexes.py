@@ -1,5 +1,6 @@
-"""Trigram indexes for the desk's as-you-type search, built without locking the customers table
-(CREATE INDEX CONCURRENTLY, so outside a transaction). PostgreSQL only: elsewhere (SQLite in a
+"""Trigram indexes (and one on the CRM id in any case) for the desk's as-you-type search,
+built without locking the customers table (CREATE INDEX CONCURRENTLY, so outside a
+transaction). PostgreSQL only: elsewhere (SQLite in a
 newcomer's checkout) the operations change the migration state and nothing else."""
 
 from typing import Any
@@ -7,7 +8,7 @@ from typing import Any
 import django.db.models.functions.text
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
-from django.db import migrations
+from django.db import migrations, models
 from django.db.models import F
 
 
@@ -42,4 +43,10 @@ class Migration(migrations.Migration):
         trigram_index("last_name", "customer_last_name_trgm"),
         trigram_index("email", "customer_email_trgm"),
         trigram_index("phone", "customer_phone_trgm", upper=False),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="customer",
+            index=models.Index(
+                django.db.models.functions.text.Upper("crm_id"), name="customer_crm_id_upper"
+            ),
+        ),
     ]
