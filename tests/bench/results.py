@@ -237,7 +237,8 @@ class Bench:
                     if payment.state == Payment.State.IN_PROGRESS and payment.session_guid:
                         return int(payment.pk)
                     reason, retry_of = payment.message or str(payment.state), payment
-                    time.sleep(5 * (attempt + 1))  # past an open circuit breaker
+                    if attempt + 1 < START_ATTEMPTS:
+                        time.sleep(5 * (attempt + 1))  # past an open circuit breaker
             finally:
                 connections.close_all()
             self.start_failures[reason] = self.start_failures.get(reason, 0) + 1
