@@ -76,6 +76,13 @@ class Session:
     finished_on: float | None = None
     result: dict[str, Any] | None = None
     call_guid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The GET answer, encoded once per change: a read costs a lookup, not a JSON encoding.
+    encoded: bytes = b""
+
+    def answer(self) -> bytes:
+        if not self.encoded:
+            self.encoded = json.dumps(self.body()).encode()
+        return self.encoded
 
     def body(self) -> dict[str, Any]:
         """The GET answer, which is also the webhook's body."""
@@ -149,7 +156,7 @@ class StandIn:
 
     async def route(
         self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any] | bytes]:
         path = urlsplit(target).path
         if path.startswith("/control/"):
             return self.control(method, path.removeprefix("/control/"), body)
@@ -218,14 +225,14 @@ class StandIn:
             answer["paymentLink"] = f"http://127.0.0.1:{self.port}/pay/{session.guid}"
         return 200, answer
 
-    def read(self, guid: str) -> tuple[int, dict[str, Any]]:
+    def read(self, guid: str) -> tuple[int, dict[str, Any] | bytes]:
         self.stats["session_gets"] += 1
         session = self.sessions.get(guid)
         if session is None or (
             session.finished_on is not None and time.time() > session.finished_on + self.retention
         ):
             return 404, {"message": "Session not found."}
-        return 200, session.body()
+        return 200, session.answer()
 
     # --- The control interface -----------------------------------------------------------
 
@@ -257,6 +264,7 @@ class StandIn:
         if outcome not in (*DECISIONS, "hangup"):
             return 400, {"message": "outcome must be approved, declined or hangup."}
         session.finished_on = session.last_updated_on = time.time()
+        session.encoded = b""
         if outcome in DECISIONS:
             decision, reason = DECISIONS[outcome]
             data = {k: v for k, v in session.payment_data.items() if k.lower() != "amount"}
@@ -271,15 +279,14 @@ class StandIn:
                 "Amount": minor_units(amount),
             }
         if self.webhooks:
-            asyncio.get_running_loop().create_task(self.deliver(session.guid, session.body()))
+            asyncio.get_running_loop().create_task(self.deliver(session.answer()))
         return 200, {"sessionGuid": guid, "finished_on": session.finished_on}
 
     # --- Webhooks ------------------------------------------------------------------------
 
-    async def deliver(self, guid: str, body: dict[str, Any]) -> None:
+    async def deliver(self, payload: bytes) -> None:
         """POST the session to our webhook until it answers 200 or the give-up time passes."""
         assert self._sending is not None
-        payload = json.dumps(body).encode()
         started = time.monotonic()
         while time.monotonic() - started < WEBHOOK_GIVE_UP_SECONDS:
             async with self._sending:
@@ -353,8 +360,8 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] 
     return first, headers
 
 
-def response_bytes(status: int, answer: dict[str, Any]) -> bytes:
-    body = json.dumps(answer).encode()
+def response_bytes(status: int, answer: dict[str, Any] | bytes) -> bytes:
+    body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
     head = (
         f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
         "Content-Type: application/json\r\n"
