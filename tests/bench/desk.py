@@ -202,9 +202,9 @@ def main() -> None:
         connection.creation.destroy_test_db(base, verbosity=0)
     print(f"load average (1 min) after: {load_average()}")
     print(f"{REQUESTS} requests each after one warm-up; time in ms (request in, response out)")
-    print(f"{'page':<36} {'median':>8} {'p95':>8} {'queries':>8}")
+    print(f"{'page':<40} {'median':>8} {'p95':>8} {'queries':>8}")
     for label, median, p95, queries in rows:
-        print(f"{label:<36} {median:>8.1f} {p95:>8.1f} {queries:>8}")
+        print(f"{label:<40} {median:>8.1f} {p95:>8.1f} {queries:>8}")
 
 
 if __name__ == "__main__":

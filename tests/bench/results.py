@@ -59,6 +59,7 @@ VCC_DELAY_MS = os.environ.get("BENCH_VCC_DELAY_MS", "0")
 START_ATTEMPTS = 3
 # Above this 1-minute load average before the run, the machine was not quiet.
 QUIET_LOAD = 1.0
+NOTHING_STARTED = {"payments": 0, "skipped": "no payment started: see start_failures"}
 OUT = ROOT / "bench-results"
 WORKDIR = ROOT / "var" / "bench-results"
 OUTCOMES = ["approved"] * 18 + ["declined", "hangup"]
@@ -286,6 +287,8 @@ class Bench:
         from payments.models import Payment
 
         ids = self.start_payments(PAYMENTS)
+        if not ids:
+            return NOTHING_STARTED
         # No beat yet: the reads are the measurement's alone.
         Payment.objects.filter(pk__in=ids).update(next_poll_at=None)
         per_task = self.reads_per_second(
@@ -313,6 +316,8 @@ class Bench:
         self.control("POST", "reset")
         self.control("POST", "knobs", {"webhooks": webhooks})
         ids = self.start_payments(PAYMENTS)
+        if not ids:
+            return NOTHING_STARTED
         guids = dict(Payment.objects.filter(pk__in=ids).values_list("session_guid", "pk"))
         plan = sorted(
             (random.uniform(2, 2 + COMPLETE_SECONDS), guid, random.choice(OUTCOMES))
