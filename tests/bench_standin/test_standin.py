@@ -1,7 +1,7 @@
 """tests/bench/standin.py, the benchmarks' light VCC stand-in, held to the contract: our real
 VccClient gets a token from it, opens sessions, reads a finished result and the 404 after
 retention, over real HTTP; its webhook (with a bearer token from our token endpoint) reaches
-our webhook on the Django live server and is stored."""
+our webhook on the Django live server and is stored, retried until we answer 200."""
 
 import json
 import subprocess
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from payments.models import WebhookDelivery
@@ -156,3 +157,26 @@ def test_a_finished_session_is_delivered_to_our_webhook_with_our_token(
         what="the stand-in to see our 200",
     )
     assert stand_in.control("GET", "stats")["webhook_token_requests"] == 1
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_a_refused_delivery_is_retried_until_our_webhook_answers_200(
+    stand_in: StandIn, vcc: VccClient, settings: Settings
+) -> None:
+    secret = settings.WEBHOOK_CLIENT_SECRET
+    settings.WEBHOOK_CLIENT_SECRET = "rotated"  # our token endpoint refuses the stand-in
+    guid = vcc.create_session(agent_id="1001", payment_data=PAYMENT_DATA).session_guid
+    stand_in.control("POST", f"sessions/{guid}/outcome", {"outcome": "declined"})
+    wait_for(
+        lambda: stand_in.control("GET", "stats")["webhook_attempts"] >= 2,
+        timeout=10,
+        what="a retry",
+    )
+    assert not WebhookDelivery.objects.filter(session_guid=guid).exists()
+    settings.WEBHOOK_CLIENT_SECRET = secret
+    wait_for(
+        lambda: stand_in.control("GET", "stats")["webhooks_delivered"] == 1,
+        timeout=10,
+        what="the delivery",
+    )
+    assert WebhookDelivery.objects.filter(session_guid=guid).count() == 1
