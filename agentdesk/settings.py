@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Trigram index expressions (customers migration 0004) and lookups on PostgreSQL.
+    "django.contrib.postgres",
     "django_htmx",
     "csp",
     "template_partials",
