@@ -299,6 +299,9 @@ class WebhookDelivery(models.Model):
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     body = models.TextField()
+    # What the original (unredacted) body said, card-free: the facts processing reads, so
+    # redaction can never change a result (payments.vcc.parsing.status_facts).
+    facts = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.CharField(max_length=500, blank=True)
     session_guid = models.CharField(max_length=64, blank=True, db_index=True)

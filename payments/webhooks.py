@@ -26,7 +26,7 @@ from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
 from payments.redaction import redact_card_data
 from payments.vcc.errors import VccBadResponse
-from payments.vcc.parsing import session_status
+from payments.vcc.parsing import session_status, status_facts
 
 PROCESS_TASK = "payments.process_webhook"
 # A delivery whose session is not (yet) ours is tried this many times, then ignored.
@@ -43,18 +43,23 @@ Status = WebhookDelivery.Status
 
 def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
     """Store one webhook delivery first (card data redacted), then, when it is readable,
-    have the worker process it after commit. An unreadable one is stored as invalid."""
+    have the worker process it after commit. An unreadable one is stored as invalid.
+
+    Parse first, redact second: the result is read from the original body and kept as
+    card-free facts beside the redacted text, so redaction never changes what is applied."""
     error = ""
     session_guid = ""
+    facts: dict[str, object] = {}
     text = "" if too_large else redact_card_data(body)
     if too_large:
         error = "The body is larger than we accept; it was not stored."
     else:
         try:
-            parsed = json.loads(text)
+            parsed = json.loads(body)
             if not isinstance(parsed, dict):
                 raise VccBadResponse("The body is JSON but not an object.")
-            session_guid = fit(WebhookDelivery, "session_guid", session_status(parsed).session_guid)
+            facts = status_facts(parsed)
+            session_guid = fit(WebhookDelivery, "session_guid", session_status(facts).session_guid)
         except ValueError:
             error = "The body is not JSON."
         except VccBadResponse as bad:
@@ -62,6 +67,7 @@ def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             body=text,
+            facts=facts,
             status=Status.INVALID if error else Status.RECEIVED,
             error=fit(WebhookDelivery, "error", error),
             session_guid=session_guid,
@@ -102,7 +108,9 @@ def process(*, delivery_id: int) -> WebhookDelivery:
         delivery.payment = payment
         delivery.processed_at = timezone.now()
         try:
-            status = session_status(json.loads(delivery.body), currency=payment.order.currency)
+            # Deliveries stored before facts were kept are read from their (redacted) body.
+            facts = delivery.facts or json.loads(delivery.body)
+            status = session_status(facts, currency=payment.order.currency)
         except (ValueError, VccBadResponse) as error:
             delivery.status = Status.INVALID
             delivery.error = fit(WebhookDelivery, "error", f"Unreadable: {error}")
