@@ -4,13 +4,56 @@ Called at the end of settings.py, so every process (web, worker, beat, manage.py
 alike, with one message naming every key to fix.
 """
 
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 # Secrets that ship in this repository or in its docs: never good enough for production.
 KNOWN_SECRET_KEYS = frozenset({"", "dev-only-insecure-key-do-not-use-in-production", "change-me"})
 MIN_SECRET_KEY_LENGTH = 50
+# The webhook credentials the built-in sandbox uses (agentdesk/settings.py's development
+# defaults): anyone who has read this repository knows them.
+PUBLISHED_WEBHOOK_CREDENTIALS = frozenset({"builtin-webhook-client", "builtin-webhook-secret"})
+MIN_WEBHOOK_SECRET_LENGTH = 32
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+_ENV_LINE = re.compile(r"^[ \t]*#?[ \t]*[A-Z][A-Z0-9_]*=(.*)$", re.MULTILINE)
+
+
+def published_values() -> frozenset[str]:
+    """Every value written in .env.example, commented-out examples too (when it ships with
+    the code): published, so never a credential."""
+    try:
+        text = ENV_EXAMPLE.read_text()
+    except OSError:
+        return frozenset()
+    values = (match.group(1).strip().strip("\"'") for match in _ENV_LINE.finditer(text))
+    return frozenset(value for value in values if value)
+
+
+def _webhook_problems(settings: Mapping[str, object]) -> list[str]:
+    client_id = str(settings.get("WEBHOOK_CLIENT_ID") or "")
+    secret = str(settings.get("WEBHOOK_CLIENT_SECRET") or "")
+    if not client_id and not secret:
+        return []  # webhooks refused; polling alone brings results home
+    published = PUBLISHED_WEBHOOK_CREDENTIALS | published_values()
+    problems = []
+    if client_id in published:
+        problems.append(
+            "WEBHOOK_CLIENT_ID is a published value: choose your own client id for Vonage."
+        )
+    if secret in published or secret in KNOWN_SECRET_KEYS:
+        problems.append(
+            "WEBHOOK_CLIENT_SECRET is missing or published: set a new random one and give it "
+            "to Vonage."
+        )
+    elif len(secret) < MIN_WEBHOOK_SECRET_LENGTH or len(set(secret)) < 8:
+        problems.append(
+            f"WEBHOOK_CLIENT_SECRET is too weak: use at least {MIN_WEBHOOK_SECRET_LENGTH} "
+            "random characters."
+        )
+    return problems
 
 
 def production_problems(settings: Mapping[str, object]) -> list[str]:
@@ -34,6 +77,7 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
         problems.append("VCC_ACCOUNTS names the built-in sandbox: list real VCC accounts.")
     if not settings.get("ALLOWED_HOSTS"):
         problems.append("ALLOWED_HOSTS is empty: list the host names this app answers on.")
+    problems.extend(_webhook_problems(settings))
     return problems
 
 

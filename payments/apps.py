@@ -6,4 +6,5 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
+        from payments import checks  # noqa: F401  (registers the stored flows' checks)
         from payments.vcc import accounts  # noqa: F401  (registers the account checks)

@@ -161,6 +161,9 @@ class Payment(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     flow = models.ForeignKey(PaymentFlow, on_delete=models.PROTECT, related_name="payments")
+    # VCC refused to start this attempt because the flow itself is wrong (its
+    # accountConfigurationId does not exist): the flow is not offered again without a choice.
+    flow_rejected = models.BooleanField(default=False)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="payments")
     state = models.CharField(max_length=20, choices=State.choices, default=State.STARTING)
     session_guid = models.CharField(
@@ -240,7 +243,8 @@ class Payment(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        return self.state in self.RETRYABLE_STATES
+        """Whether a new attempt on the same flow may be offered (not on a flow VCC rejected)."""
+        return self.state in self.RETRYABLE_STATES and not self.flow_rejected
 
     @property
     def decline_reason(self) -> str:
@@ -299,6 +303,9 @@ class WebhookDelivery(models.Model):
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     body = models.TextField()
+    # What the original (unredacted) body said, card-free: the facts processing reads, so
+    # redaction can never change a result (payments.vcc.parsing.status_facts).
+    facts = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.CharField(max_length=500, blank=True)
     session_guid = models.CharField(max_length=64, blank=True, db_index=True)

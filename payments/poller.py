@@ -44,6 +44,9 @@ SWEEP_TASK = "payments.sweep"
 LAST_READ_MARGIN = timedelta(seconds=30)
 # Payments claimed by one round; a full round queues the next at once.
 ROUND_SIZE = 100
+# An untouched session is expired only this long after the provider page's lifetime: the
+# caller's last keypress may reach VCC just as the page closes (docs/results.md).
+PAGE_GRACE = timedelta(minutes=1)
 # A payment left `starting` this long lost its web process while VCC was being asked.
 START_STALE_AFTER = timedelta(minutes=5)
 
@@ -240,13 +243,13 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
     when = next_read_at(session_started_at=started, now=now)
     if status is not None:
         state = status.session_state or "no state"
-        if status.never_progressed and now - started >= settings.VCC_PAGE_LIFETIME:
+        if status.never_changed and now - started >= settings.VCC_PAGE_LIFETIME + PAGE_GRACE:
             minutes = settings.VCC_PAGE_LIFETIME.total_seconds() / 60
             _give_up(
                 claim,
                 services.expire_payment,
-                f"The provider page timed out: VCC still reported the session as '{state}' "
-                f"after {minutes:g} minutes.",
+                f"The provider page timed out: VCC reported the session as '{state}' and "
+                f"unchanged since it opened, {minutes:g} minutes and more after it started.",
             )
             return "expired", None
         if when is not None:

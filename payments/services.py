@@ -30,7 +30,7 @@ from payments.orders import PaymentBlocked, blocking_reason
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
-from payments.vcc.errors import VccError
+from payments.vcc.errors import VccError, VccUnknownConfigurationError
 from payments.vcc.payload import payment_data
 from payments.vcc.types import SessionStatus
 
@@ -118,6 +118,7 @@ def start_payment(
         with transaction.atomic():
             payment = _locked(payment.pk)
             payment.message = fit(Payment, "message", error)  # shown to the agent beside Retry
+            payment.flow_rejected = isinstance(error, VccUnknownConfigurationError)
             _transition(payment, State.FAILED_TO_START, source=Source.SYSTEM, message=str(error))
         return StartedPayment(payment, None)
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from agentdesk.staff.audit import client_ip
 from payments import webhooks
 
 # Largest body we accept; VCC's result is a few kilobytes.
@@ -41,11 +42,15 @@ def _oauth_error(error: str, status: int, **headers: str) -> JsonResponse:
 @require_POST
 def webhook_token(request: HttpRequest) -> JsonResponse:
     """`POST /payments/webhook/token`: OAuth2 client credentials, in the body or HTTP Basic."""
+    if webhooks.token_requests_locked(client_ip(request)):
+        seconds = int(webhooks.TOKEN_FAILURE_WINDOW.total_seconds())
+        return _oauth_error("slow_down", 429, **{"Retry-After": str(seconds)})
     credentials = _basic_credentials(request) or (
         request.POST.get("client_id", ""),
         request.POST.get("client_secret", ""),
     )
     if not webhooks.credentials_match(*credentials):
+        webhooks.token_refused(client_id=credentials[0], reason="invalid_client", request=request)
         return _oauth_error(
             "invalid_client", 401, **{"WWW-Authenticate": 'Basic realm="agentdesk-webhook"'}
         )

@@ -2,31 +2,37 @@
 through the lifecycle verbs once, replay it from admin; and the bearer tokens VCC gets from our
 token endpoint before it posts (payments/views.py serves both over HTTP).
 
-The tokens are signed, not stored: any web process can check them, and they survive a Redis
-restart. They name a fingerprint of the configured credentials, so changing the credentials
-retires every token issued under the old ones.
+The tokens are signed and name a random key id kept in the shared cache under a keyed digest of
+the configured credentials: they carry nothing derived from the secret, any web process can
+check them, and changing the credentials retires every token issued under the old ones (as
+does losing the cache: VCC then gets a 401 and asks for a new token).
 """
 
 import hashlib
 import hmac
 import json
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from agentdesk.shared.breaker import count_in_window
 from agentdesk.shared.text import fit
 from agentdesk.staff import audit
+from agentdesk.staff.audit import client_ip
 from agentdesk.staff.models import AuditEntry
 from payments import services
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
 from payments.redaction import redact_card_data
 from payments.vcc.errors import VccBadResponse
-from payments.vcc.parsing import session_status
+from payments.vcc.parsing import session_status, status_facts
 
 PROCESS_TASK = "payments.process_webhook"
 # A delivery whose session is not (yet) ours is tried this many times, then ignored.
@@ -34,6 +40,10 @@ ATTEMPTS = 5
 # Lifetime of the bearer tokens our token endpoint issues to VCC.
 TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_SALT = "payments.webhook.token"
+# Refused token requests from one client address before it is refused outright (429) until
+# TOKEN_FAILURE_WINDOW passes without another.
+TOKEN_FAILURE_LIMIT = 10
+TOKEN_FAILURE_WINDOW = timedelta(minutes=15)
 
 Status = WebhookDelivery.Status
 
@@ -43,18 +53,23 @@ Status = WebhookDelivery.Status
 
 def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
     """Store one webhook delivery first (card data redacted), then, when it is readable,
-    have the worker process it after commit. An unreadable one is stored as invalid."""
+    have the worker process it after commit. An unreadable one is stored as invalid.
+
+    Parse first, redact second: the result is read from the original body and kept as
+    card-free facts beside the redacted text, so redaction never changes what is applied."""
     error = ""
     session_guid = ""
+    facts: dict[str, object] = {}
     text = "" if too_large else redact_card_data(body)
     if too_large:
         error = "The body is larger than we accept; it was not stored."
     else:
         try:
-            parsed = json.loads(text)
+            parsed = json.loads(body)
             if not isinstance(parsed, dict):
                 raise VccBadResponse("The body is JSON but not an object.")
-            session_guid = fit(WebhookDelivery, "session_guid", session_status(parsed).session_guid)
+            facts = status_facts(parsed)
+            session_guid = fit(WebhookDelivery, "session_guid", session_status(facts).session_guid)
         except ValueError:
             error = "The body is not JSON."
         except VccBadResponse as bad:
@@ -62,6 +77,7 @@ def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             body=text,
+            facts=facts,
             status=Status.INVALID if error else Status.RECEIVED,
             error=fit(WebhookDelivery, "error", error),
             session_guid=session_guid,
@@ -102,7 +118,9 @@ def process(*, delivery_id: int) -> WebhookDelivery:
         delivery.payment = payment
         delivery.processed_at = timezone.now()
         try:
-            status = session_status(json.loads(delivery.body), currency=payment.order.currency)
+            # Deliveries stored before facts were kept are read from their (redacted) body.
+            facts = delivery.facts or json.loads(delivery.body)
+            status = session_status(facts, currency=payment.order.currency)
         except (ValueError, VccBadResponse) as error:
             delivery.status = Status.INVALID
             delivery.error = fit(WebhookDelivery, "error", f"Unreadable: {error}")
@@ -143,9 +161,23 @@ def replay(*, delivery_id: int, actor: User) -> WebhookDelivery:
 # --- The bearer tokens ------------------------------------------------------------------------
 
 
-def _credentials_fingerprint() -> str:
-    raw = f"{settings.WEBHOOK_CLIENT_ID}\0{settings.WEBHOOK_CLIENT_SECRET}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+def _key_id_cache_key() -> str:
+    # Named by a keyed digest of the credentials, so new credentials find no key id and every
+    # token issued under the old ones stops working; the digest never leaves the cache.
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"{settings.WEBHOOK_CLIENT_ID}\0{settings.WEBHOOK_CLIENT_SECRET}".encode(),
+        hashlib.sha256,
+    ).hexdigest()[:32]
+    return f"webhook-token-key:{digest}"
+
+
+def _key_id(*, create: bool) -> str | None:
+    """The random id today's tokens name (made on first use when `create`)."""
+    if create:
+        cache.add(_key_id_cache_key(), secrets.token_urlsafe(16), timeout=None)
+    value = cache.get(_key_id_cache_key())
+    return value if isinstance(value, str) else None
 
 
 def _signer() -> signing.TimestampSigner:
@@ -167,7 +199,7 @@ def credentials_match(client_id: str, client_secret: str) -> bool:
 
 
 def issue_token() -> str:
-    return _signer().sign_object({"c": _credentials_fingerprint()})
+    return _signer().sign_object({"k": _key_id(create=True)})
 
 
 def token_valid(token: str) -> bool:
@@ -178,7 +210,30 @@ def token_valid(token: str) -> bool:
         claims = _signer().unsign_object(token, max_age=TOKEN_LIFETIME)
     except (signing.BadSignature, ValueError):
         return False
-    fingerprint = claims.get("c") if isinstance(claims, dict) else None
-    return isinstance(fingerprint, str) and hmac.compare_digest(
-        fingerprint, _credentials_fingerprint()
+    key_id = claims.get("k") if isinstance(claims, dict) else None
+    current = _key_id(create=False)
+    return isinstance(key_id, str) and current is not None and hmac.compare_digest(key_id, current)
+
+
+def token_requests_locked(address: str | None) -> bool:
+    """Whether this client address failed the token endpoint too often lately."""
+    count = cache.get(_failures_key(address), 0)
+    return isinstance(count, int) and count >= TOKEN_FAILURE_LIMIT
+
+
+def token_refused(*, client_id: str, reason: str, request: HttpRequest) -> None:
+    """Count a refused token request against its client address and audit it (never with
+    the secret that was tried)."""
+    address = client_ip(request)
+    count_in_window(_failures_key(address), TOKEN_FAILURE_WINDOW.total_seconds())
+    audit.record(
+        AuditEntry.Action.WEBHOOK_TOKEN_REFUSED,
+        actor_name=client_id,
+        target="webhook token endpoint",
+        request=request,
+        reason=reason,
     )
+
+
+def _failures_key(address: str | None) -> str:
+    return f"webhook-token-failures:{address or 'unknown'}"

@@ -109,7 +109,7 @@ def status_view(payment: Payment) -> StatusView:
         headline(payment),
         details,
         poll_every=poll_every,
-        retry_label=retry_label,
+        retry_label="" if payment.flow_rejected else retry_label,
         finished=not payment.is_live,
     )
 
@@ -127,6 +127,8 @@ class OrderScreen:
     blocked: str | None = None
     flows: list[PaymentFlow] = field(default_factory=list)
     provider_blocked: str = ""
+    # Whether the start form preselects a flow (not after VCC rejected the agent's last one).
+    preselect: bool = True
 
     def context(self) -> dict[str, Any]:
         """The template's names for what this screen shows."""
@@ -136,7 +138,11 @@ class OrderScreen:
             "notice": self.notice,
         }
         if self.payment is None:
-            return context | {"blocked": self.blocked, "flows": self.flows}
+            return context | {
+                "blocked": self.blocked,
+                "flows": self.flows,
+                "preselect": self.preselect,
+            }
         return context | {
             "payment": self.payment,
             "status": status_view(self.payment),
@@ -165,13 +171,17 @@ def order_screen(
         payment = latest if latest is not None and latest.agent_id == agent.pk else None
         if notice and payment is not None and not payment.is_live:
             payment = None
-    if payment is None:
+    rejected = payment is not None and payment.flow_rejected
+    if payment is not None and rejected:
+        notice = flow_rejected_notice(payment.flow)
+    if payment is None or rejected:
         return OrderScreen(
             order,
             editable=blocked is None,
             notice="" if notice == blocked else notice,
             blocked=blocked,
             flows=selectors.desk_flows(),
+            preselect=not rejected,
         )
     page = started.page if started else None
     return OrderScreen(
@@ -181,6 +191,20 @@ def order_screen(
         payment=payment,
         page=page,
         provider_blocked=provider_problem(page.url, own_origin) if page else "",
+    )
+
+
+def flow_rejected_notice(flow: PaymentFlow) -> str:
+    """What the agent is told after VCC rejected `flow` itself, and what must be fixed."""
+    configuration = (
+        f"accountConfigurationId {flow.account_configuration_id}"
+        if flow.account_configuration_id is not None
+        else "its default configuration"
+    )
+    return (
+        f"VCC rejected the payment flow '{flow.name}': {configuration} does not exist on VCC "
+        f"account '{flow.account}'. An administrator must correct the flow (admin → Payments → "
+        "Payment flows) or switch it off. Choose a flow to start again."
     )
 
 

@@ -41,6 +41,7 @@ class AuditEntry(models.Model):
         PAYMENT_RESOLVED = "payment_resolved", "Payment resolved"
         PAYMENTS_EXPORTED = "payments_exported", "Payments exported"
         ADMIN_CHANGE = "admin_change", "Admin change"
+        WEBHOOK_TOKEN_REFUSED = "webhook_token_refused", "Webhook token refused"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

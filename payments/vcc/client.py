@@ -5,6 +5,7 @@ Nothing here logs or raises with a secret, a provider token or a response body.
 """
 
 import hashlib
+import hmac
 import logging
 import random
 import threading
@@ -93,8 +94,13 @@ class VccClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
-        # Keyed by URL and client id too, so changed credentials never reuse an old token.
-        fingerprint = hashlib.sha256(f"{account.auth_url} {account.client_id}".encode()).hexdigest()
+        # Keyed by URL, client id and a keyed digest of the secret, so changed credentials (a
+        # new secret included) never reuse an old token; the digest cannot be reversed offline.
+        fingerprint = hmac.new(
+            settings.SECRET_KEY.encode(),
+            f"{account.auth_url}\0{account.client_id}\0{account.client_secret}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
         # Threads of this process queue here; processes meet at the lock in the cache.
         self._token_lock = threading.Lock()

@@ -21,14 +21,71 @@ SESSION_GUID_KEYS = ("sessionguid", "id", "sessionid")
 # Matched against the key lower-cased with everything but letters and digits removed, whole,
 # so "Company" or "expand" are not mistaken for "pan" or "exp".
 _CARD_DATA_KEY = re.compile(
-    r"pan|.*(?:cardnumber|cardno|accountnumber)|cvv2?|cvc2?|cv2|csc|cid|.*securitycode"
-    r"|.*expir.*|exp(?:date|month|year|mm|yy|mmyy)?|.*trackdata|track[12]"
+    r"(?:card)?pan|.*(?:cardnumber|cardnum|cardno|accountnumber|primaryaccount)"
+    r"|(?:card)?(?:cvv2?|cvc2?|cv2|cvn|cvd|csc|cid)|.*(?:securitycode|cardcode|verificationcode)"
+    r"|.*expir.*|(?:card)?exp(?:date|month|year|mm|yy|mmyy|iry)?|valid(?:to|thru|until|date)"
+    r"|.*trackdata|track[12]"
 )
+# [decided] Keys whose values are references (the gateway's transaction id, our session),
+# never card data however their digits look: a Luhn-valid 16-digit pspReference is kept.
+_REFERENCE_KEY = re.compile(
+    r".*(?:requestid|transactionid|transid|reference|guid)|.*ref|sessionid|callid|id|orderid"
+)
+# The keys session_status() and payment_result() read: all a stored delivery needs to keep.
+_STATUS_KEYS = ("sessionguid", "id", "sessionid", "sessionstate", "callguid")
+_STATUS_TIME_KEYS = ("createdon", "lastupdatedon")
+_RESULT_KEYS = (
+    "decision",
+    "reasoncode",
+    "requestid",
+    "transactionid",
+    "amount",
+    "currency",
+    "cardtype",
+    "cardbrand",
+    "transactiontype",
+)
+
+
+def _normal_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
 def is_card_data_key(key: str) -> bool:
     """Whether a JSON or form key names card data (a card number, security code, expiry)."""
-    return _CARD_DATA_KEY.fullmatch(re.sub(r"[^a-z0-9]", "", key.lower())) is not None
+    return _CARD_DATA_KEY.fullmatch(_normal_key(key)) is not None
+
+
+def is_reference_key(key: str) -> bool:
+    """Whether a key names a reference (transaction id, session GUID) rather than card data."""
+    return not is_card_data_key(key) and _REFERENCE_KEY.fullmatch(_normal_key(key)) is not None
+
+
+def _scalar(value: object) -> str | int | float | None:
+    return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+
+
+def status_facts(body: dict[str, Any]) -> dict[str, Any]:
+    """The card-free facts session_status() reads from a session body, as JSON to keep beside
+    the redacted body: only the keys read, never a card-data key or free text."""
+    data = lower_keys(body)
+    facts: dict[str, Any] = {
+        key: value
+        for key in (*_STATUS_KEYS, *_STATUS_TIME_KEYS)
+        if (value := _scalar(data.get(key))) is not None
+    }
+    raw = data.get("paymentresultdata")
+    if isinstance(raw, str) and raw.strip():
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise VccBadResponse("VCC's paymentResultData is not valid JSON.") from None
+    if isinstance(raw, dict):
+        result = lower_keys(raw)
+        facts["paymentresultdata"] = {
+            key: value for key in _RESULT_KEYS if (value := _scalar(result.get(key))) is not None
+        }
+    return facts
 
 
 def lower_keys(data: dict[str, Any]) -> dict[str, Any]:

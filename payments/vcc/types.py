@@ -4,15 +4,15 @@ Provider tokens are short-lived secrets: they are not shown by repr() and never 
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from payments.vcc import gateway
 from payments.vcc.gateway import Outcome
 
-# [decided] the state of a session whose caller never started (the sandbox's word; VCC's own is
-# undocumented): past the provider page's lifetime such a session is expired, not unknown.
-NEVER_PROGRESSED = "created"
+# [decided] How far apart createdOn and lastUpdatedOn may be and still mean "nothing happened
+# since the session opened" (VCC's two stamps of one write may differ by clock rounding).
+UNCHANGED_WITHIN = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,13 @@ class SessionStatus:
     last_updated_on: datetime | None = None
 
     @property
-    def never_progressed(self) -> bool:
-        """Whether VCC says the caller never started (see NEVER_PROGRESSED)."""
-        return self.session_state.lower() == NEVER_PROGRESSED
+    def never_changed(self) -> bool:
+        """Whether the session is unfinished and VCC saw no change since it opened
+        (lastUpdatedOn equal to createdOn): nothing was keyed, whatever the state word.
+        False when either stamp is missing: then we cannot tell."""
+        if self.finished or self.created_on is None or self.last_updated_on is None:
+            return False
+        return abs(self.last_updated_on - self.created_on) <= UNCHANGED_WITHIN
 
     @property
     def outcome(self) -> Outcome | None:

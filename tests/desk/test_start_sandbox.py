@@ -6,6 +6,7 @@ new attempt."""
 
 import logging
 import threading
+from html import unescape
 
 import pytest
 from django.core import serializers
@@ -179,3 +180,27 @@ def test_an_expired_page_is_restarted_as_a_new_attempt(
     assert sandbox.session(second.session_guid)["payment_data"]["MerchantReferenceCode"] == (
         "DEMO-42"
     )
+
+
+def test_a_flow_vcc_rejects_is_not_offered_again_without_a_choice(
+    agent_client: Client, order: Order, sandbox_flow: PaymentFlow, sandbox: Sandbox
+) -> None:
+    broken = builders.flow(name="Wrong config", account_configuration_id=77, is_default=False)
+    html = unescape(start(agent_client, order, broken))
+    payment = Payment.objects.get()
+    assert payment.state == State.FAILED_TO_START and payment.flow_rejected
+    # The flow picker, nothing preselected, and what an administrator must fix; no Retry.
+    assert "VCC rejected the payment flow 'Wrong config': accountConfigurationId 77" in html
+    assert "An administrator must correct the flow" in html
+    assert ">Retry payment</button>" not in html
+    assert 'name="flow"' in html and " checked" not in html
+    # The same on a fresh look at the order, and a retry on the broken flow is refused.
+    page = unescape(agent_client.get(f"/desk/orders/{order.pk}/", **WORKSPACE).content.decode())
+    assert "VCC rejected the payment flow 'Wrong config'" in page and " checked" not in page
+    refused = agent_client.post(f"/desk/payments/{payment.pk}/retry/", **WORKSPACE)
+    assert "This attempt cannot be retried." in refused.content.decode()
+    assert sandbox.sessions_created() == 0
+    # Choosing a working flow starts the payment.
+    start(agent_client, order, sandbox_flow)
+    assert Payment.objects.exclude(pk=payment.pk).get().state == State.IN_PROGRESS
+    assert sandbox.sessions_created() == 1

@@ -180,12 +180,42 @@ def test_a_purged_session_is_outcome_unknown_never_failed() -> None:
 
 @pytest.mark.django_db
 def test_a_session_that_never_progressed_expires_with_the_provider_page() -> None:
-    young = builders.live_payment(started_ago=timedelta(minutes=9))
-    old = builders.live_payment(order=builders.order(), started_ago=timedelta(minutes=10))
-    tally = poller.record_reads([status(young, state="Created"), status(old, state="Created")])
+    young = builders.live_payment(started_ago=timedelta(minutes=10))  # inside the grace
+    old = builders.live_payment(order=builders.order(), started_ago=timedelta(minutes=11))
+    tally = poller.record_reads(
+        [status(young, state="Created", **UNTOUCHED), status(old, state="Created", **UNTOUCHED)]
+    )
     assert tally == {"waiting": 1, "expired": 1}
     assert Payment.objects.get(pk=old.pk).state == State.EXPIRED
     assert Payment.objects.get(pk=young.pk).state == State.IN_PROGRESS
+
+
+# A session VCC saw no change to since it opened: nothing was keyed.
+UNTOUCHED = {"createdOn": "2025-01-01T10:00:00Z", "lastUpdatedOn": "2025-01-01T10:00:00Z"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("word", ["Pending", "InProgress", "Created", "Open"])
+def test_a_never_keyed_session_expires_whatever_vcc_calls_its_state(word: str) -> None:
+    payment = builders.live_payment(started_ago=timedelta(minutes=11))
+    assert poller.record_reads([status(payment, state=word, **UNTOUCHED)]) == {"expired": 1}
+    payment.refresh_from_db()
+    assert payment.state == State.EXPIRED
+    assert orders.blocking_reason(payment.order) is None  # the agent may restart
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("word", ["Pending", "InProgress", "Created"])
+def test_a_session_that_changed_is_never_expired_and_ends_unknown(word: str) -> None:
+    payment = builders.live_payment(started_ago=timedelta(minutes=11))
+    # builders.session_body: lastUpdatedOn two minutes after createdOn (someone keyed).
+    assert poller.record_reads([status(payment, state=word)]) == {"waiting": 1}
+    last = builders.live_payment(
+        order=builders.order(), started_ago=timedelta(minutes=14, seconds=31)
+    )
+    assert poller.record_reads([status(last, state=word)]) == {"unknown": 1}
+    last.refresh_from_db()
+    assert last.state == State.UNKNOWN
 
 
 @pytest.mark.django_db

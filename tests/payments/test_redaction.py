@@ -98,3 +98,61 @@ def test_a_whole_body_keeps_its_shape() -> None:
         "sessionGuid": "3f0c9d7e-5b1a-4c2e-9f8d-1a2b3c4d5e6f",
         "paymentResultData": {"decision": "ACCEPT", "cardNumber": REDACTED, "cvv": REDACTED},
     }
+
+
+# A Luhn-valid 16-digit gateway reference (an Adyen pspReference has this shape).
+LUHN_REFERENCE = "8815329842815475"
+
+
+def test_the_reference_used_below_looks_like_a_card_number() -> None:
+    assert luhn_valid(LUHN_REFERENCE)
+
+
+@pytest.mark.parametrize(
+    "key", ["requestID", "transactionId", "pspReference", "sessionGuid", "merchantReference"]
+)
+def test_reference_keys_are_never_taken_for_card_numbers(key: str) -> None:
+    for body in (
+        json.dumps({key: LUHN_REFERENCE}),
+        json.dumps({key: int(LUHN_REFERENCE)}),
+        json.dumps({"paymentResultData": {key: LUHN_REFERENCE}}, separators=(",", ":")),
+    ):
+        assert redact_card_data(body) == body
+
+
+@pytest.mark.parametrize(
+    "key", ["cvn", "cardCode", "CVD", "validTo", "cardNumber", "pan", "expiry", "CARD_CVV"]
+)
+def test_card_keys_in_any_spelling_are_always_redacted(key: str) -> None:
+    assert is_card_data_key(key)
+    assert redact_card_data(json.dumps({key: "737"})) == json.dumps({key: REDACTED})
+    compact = json.dumps({"paymentResultData": {key: "12/30"}}, separators=(",", ":"))
+    assert "12/30" not in redact_card_data(compact)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4111.1111.1111.1111 end",
+        "card 4111  1111  1111  1111 end",
+        '{"note": "card \\u0034\\u0031\\u0031\\u0031111111111111 end"}',
+        '{"note": "\\u0034111111111111111"}',
+        "not json: \\u0034111111111111111",
+        json.dumps({"note": f"paid with {VISA}", "requestID": "1"}),
+        json.dumps({"note": json.dumps({"pspReference": "x", "card": VISA})}),
+    ],
+)
+def test_card_numbers_in_free_text_are_redacted_however_written(text: str) -> None:
+    redacted = redact_card_data(text)
+    assert REDACTED in redacted
+    for fragment in ("1111.1111", "1111  1111", "1111111111", "\\u0031111"):
+        assert fragment not in redacted
+
+
+@pytest.mark.parametrize(
+    "text", ["caller said cvv 737", "CVC: 1234 given", '{"note": "security code 737"}']
+)
+def test_security_codes_next_to_their_name_are_redacted(text: str) -> None:
+    redacted = redact_card_data(text)
+    assert REDACTED in redacted
+    assert "737" not in redacted and "1234" not in redacted

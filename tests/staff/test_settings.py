@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD_SECRET = "k9#Qv2$Lr7!xP4@mZ8^tW1&bN6*cY3(hJ5)gF0_dS-aE+uR=oI"
 SETTING_KEYS = (
     "DJANGO_ENV DEBUG SECRET_KEY ALLOWED_HOSTS DATABASE_URL REDIS_URL CELERY_BROKER_URL "
-    "VCC_SANDBOX_ENABLED VCC_ACCOUNTS SITE_URL VAR_DIR ENV_FILE"
+    "VCC_SANDBOX_ENABLED VCC_ACCOUNTS SITE_URL VAR_DIR ENV_FILE WEBHOOK_CLIENT_ID "
+    "WEBHOOK_CLIENT_SECRET"
 ).split()
 
 
@@ -133,6 +134,30 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
         ({"VCC_SANDBOX_ENABLED": "true"}, "VCC_SANDBOX_ENABLED is on"),
         ({"VCC_ACCOUNTS": "builtin"}, "names the built-in sandbox"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+        (
+            {"WEBHOOK_CLIENT_ID": "vonage", "WEBHOOK_CLIENT_SECRET": "builtin-webhook-secret"},
+            "WEBHOOK_CLIENT_SECRET is missing or published",
+        ),
+        (
+            {"WEBHOOK_CLIENT_ID": "builtin-webhook-client", "WEBHOOK_CLIENT_SECRET": GOOD_SECRET},
+            "WEBHOOK_CLIENT_ID is a published value",
+        ),
+        (
+            {"WEBHOOK_CLIENT_ID": "vonage", "WEBHOOK_CLIENT_SECRET": "s3cret-s3cret"},
+            "WEBHOOK_CLIENT_SECRET is too weak",
+        ),
+        (
+            {"WEBHOOK_CLIENT_ID": "vonage", "WEBHOOK_CLIENT_SECRET": "a" * 40},
+            "WEBHOOK_CLIENT_SECRET is too weak",
+        ),
+        (
+            # Any value .env.example publishes, not only the webhook defaults.
+            {
+                "WEBHOOK_CLIENT_ID": "vonage",
+                "WEBHOOK_CLIENT_SECRET": "dev-only-insecure-key-do-not-use-in-production",
+            },
+            "WEBHOOK_CLIENT_SECRET is missing or published",
+        ),
     ],
 )
 def test_production_refuses_to_start_when_unsafe(
@@ -158,3 +183,60 @@ def test_unknown_profile_is_refused(tmp_path: Path) -> None:
     result = run_python("import django; django.setup()", tmp_path, DJANGO_ENV="prod")
     assert result.returncode != 0
     assert "DJANGO_ENV must be 'development' or 'production'" in result.stderr
+
+
+# A forged delivery's first step: a token from our endpoint with the published credentials.
+FORGE = """
+import django, json
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from payments.models import WebhookDelivery
+client = Client(HTTP_HOST="desk.example.com")
+token = client.post(
+    "/payments/webhook/token",
+    {"grant_type": "client_credentials", "client_id": "builtin-webhook-client",
+     "client_secret": "builtin-webhook-secret"},
+    secure=True,
+)
+forged = client.post(
+    "/payments/webhook/vcc",
+    json.dumps({"sessionGuid": "3f0c9d7e-5b1a-4c2e-9f8d-1a2b3c4d5e6f", "sessionState": "Finished",
+                "paymentResultData": {"decision": "ACCEPT"}}),
+    content_type="application/json",
+    headers={"Authorization": "Bearer " + token.json().get("access_token", "none")},
+    secure=True,
+)
+print(json.dumps([token.status_code, forged.status_code, WebhookDelivery.objects.count()]))
+"""
+
+
+def test_production_refuses_to_start_with_the_published_webhook_credentials(
+    tmp_path: Path,
+) -> None:
+    result = run_python(
+        FORGE,
+        tmp_path,
+        **PRODUCTION_OK,
+        WEBHOOK_CLIENT_ID="builtin-webhook-client",
+        WEBHOOK_CLIENT_SECRET="builtin-webhook-secret",
+    )
+    assert result.returncode != 0
+    assert "Refusing to start with DJANGO_ENV=production" in result.stderr
+    assert "WEBHOOK_CLIENT_SECRET is missing or published" in result.stderr
+
+
+def test_a_forged_webhook_with_the_published_credentials_is_refused_in_production(
+    tmp_path: Path,
+) -> None:
+    result = run_python(
+        FORGE,
+        tmp_path,
+        **PRODUCTION_OK,
+        WEBHOOK_CLIENT_ID="vonage-webhook",
+        WEBHOOK_CLIENT_SECRET=GOOD_SECRET,
+    )
+    assert result.returncode == 0, result.stderr
+    token_status, forged_status, stored = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (token_status, forged_status, stored) == (401, 401, 0)

@@ -300,12 +300,18 @@ def session_detail(request: HttpRequest, guid: str) -> JsonResponse:
 @require_POST
 def outcome(request: HttpRequest, guid: str) -> JsonResponse:
     """Finish the session: {"outcome": "approved"|"declined"|"error"|"review"|"cancel"|
-    "hangup", "amount_minor": optional override of the result's amount}."""
+    "hangup", "amount_minor": optional override of the result's amount, "request_id": optional
+    gateway transaction id}."""
     body = body_of(request)
     amount = body.get("amount_minor")
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
         raise BadRequest("amount_minor must be a whole number of minor units.")
-    session = sessions.complete(guid, str(body.get("outcome", "")), amount_minor=amount)
+    request_id = body.get("request_id", "")
+    if not isinstance(request_id, str) or len(request_id) > 64:
+        raise BadRequest("request_id must be a string of at most 64 characters.")
+    session = sessions.complete(
+        guid, str(body.get("outcome", "")), amount_minor=amount, request_id=request_id
+    )
     return JsonResponse(session_view(session))
 
 

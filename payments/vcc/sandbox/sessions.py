@@ -131,7 +131,7 @@ def payment_data_value(data: dict[str, Any], key: str) -> str:
 
 
 def gateway_result(
-    session: Session, answer: cards.Outcome, *, amount_minor: int | None
+    session: Session, answer: cards.Outcome, *, amount_minor: int | None, request_id: str = ""
 ) -> dict[str, Any]:
     """paymentResultData: the paymentData echoed, with the gateway's decision and the amount
     in minor units as a string."""
@@ -150,7 +150,7 @@ def gateway_result(
         {
             "decision": answer.decision,
             "reasonCode": answer.reason_code,
-            "requestID": "".join(str(secrets.randbelow(10)) for _ in range(22)),
+            "requestID": request_id or "".join(str(secrets.randbelow(10)) for _ in range(22)),
             "requestToken": secrets.token_urlsafe(24),
             "transactionType": "sale",
         }
@@ -162,7 +162,9 @@ def gateway_result(
     return result
 
 
-def finish(session: Session, outcome: str, *, amount_minor: int | None = None) -> Session:
+def finish(
+    session: Session, outcome: str, *, amount_minor: int | None = None, request_id: str = ""
+) -> Session:
     """Finish a locked session with `outcome` (a name of cards.OUTCOMES): the result is set,
     the keyed digits dropped, the webhook queued."""
     if outcome not in cards.OUTCOMES:
@@ -171,7 +173,9 @@ def finish(session: Session, outcome: str, *, amount_minor: int | None = None) -
         raise SandboxRefused("This session has already finished.")
     answer = cards.OUTCOMES[outcome]
     session.result = (
-        None if answer is None else gateway_result(session, answer, amount_minor=amount_minor)
+        None
+        if answer is None
+        else gateway_result(session, answer, amount_minor=amount_minor, request_id=request_id)
     )
     now = timezone.now()
     session.state = State.FINISHED
@@ -195,10 +199,15 @@ def finish(session: Session, outcome: str, *, amount_minor: int | None = None) -
     return session
 
 
-def complete(guid: str, outcome: str, *, amount_minor: int | None = None) -> Session:
-    """Drive a session to `outcome` without a browser (control API, caller's hang-up)."""
+def complete(
+    guid: str, outcome: str, *, amount_minor: int | None = None, request_id: str = ""
+) -> Session:
+    """Drive a session to `outcome` without a browser (control API, caller's hang-up);
+    `request_id` sets the gateway's transaction id (random otherwise)."""
     with transaction.atomic():
-        return finish(find(guid, lock=True), outcome, amount_minor=amount_minor)
+        return finish(
+            find(guid, lock=True), outcome, amount_minor=amount_minor, request_id=request_id
+        )
 
 
 def start_progress(guid: str, *, reported_state: str = "") -> Session:
