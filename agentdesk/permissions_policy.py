@@ -1,6 +1,7 @@
 """The Permissions-Policy header on every response: the desk uses none of the browser's
 powerful features, and neither does the provider's payment page it frames (the caller keys
-the card on their phone), so every one is denied to our pages and to any frame."""
+the card on their phone), so every one is denied to our pages and to any frame. Passkeys
+(publickey-credentials-*) stay allowed on our own origin, for the staff second factor."""
 
 from collections.abc import Callable
 
@@ -19,7 +20,6 @@ DENIED_FEATURES = (
     "microphone",
     "midi",
     "payment",
-    "publickey-credentials-get",
     "screen-wake-lock",
     "serial",
     "usb",

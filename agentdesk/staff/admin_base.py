@@ -13,7 +13,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
 from django.db.models.fields import Field
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
 from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number, refuse_card_number
@@ -46,9 +46,12 @@ class CappedPaginator(Paginator):
 
 class RefusesCardNumbers(admin.ModelAdmin):
     """A search for a card number is refused (the list comes back without it, the reason on
-    top); every free-text field refuses one."""
+    top); every free-text field refuses one. A NUL in the query is a 400, not a 500."""
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if any("\x00" in value for values in request.GET.lists() for value in values[1]):
+            # PostgreSQL refuses NUL in text: a filter or search holding one is a bad request.
+            return HttpResponseBadRequest("A filter or search holds a NUL character.")
         if contains_card_number(request.GET.get(SEARCH_VAR, "")):
             self.message_user(request, CARD_NUMBER_MESSAGE, messages.ERROR)
             query = request.GET.copy()

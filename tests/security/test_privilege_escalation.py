@@ -154,6 +154,17 @@ def test_administrator_cannot_touch_a_superuser(administrator_user: User) -> Non
     assert root.check_password(builders.PASSWORD)
 
 
+def test_administrator_cannot_bulk_delete_a_superuser(administrator_user: User) -> None:
+    root = User.objects.create_superuser("root", password=builders.PASSWORD)
+    client = builders.signed_in(administrator_user)
+    response = client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [root.pk], "post": "yes"},
+    )
+    assert response.status_code in (200, 403)
+    assert User.objects.filter(pk=root.pk).exists()
+
+
 def test_administrator_manages_agents_and_supervisors(administrator_user: User) -> None:
     client = builders.signed_in(administrator_user)
     response = client.post(

@@ -133,6 +133,7 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
         ({"VCC_SANDBOX_ENABLED": "true"}, "VCC_SANDBOX_ENABLED is on"),
         ({"VCC_ACCOUNTS": "builtin"}, "names the built-in sandbox"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+        ({"ALLOWED_HOSTS": "desk.example.com,*"}, "ALLOWED_HOSTS holds '*'"),
     ],
 )
 def test_production_refuses_to_start_when_unsafe(
