@@ -9,8 +9,12 @@ CARD_NUMBER_LENGTHS = range(13, 20)
 CARD_NUMBER_MESSAGE = (
     "This looks like a card number: card details are only ever keyed by the caller on their phone."
 )
-# Digits, possibly grouped by single spaces, dots or dashes ("4111 1111-1111.1111").
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9])*(?![0-9])")
+# Digits, possibly grouped by single spaces, dots or dashes ("4111 1111-1111.1111"), and GUIDs,
+# matched first so their all-digit groups are never taken for a card number.
+_DIGIT_RUN = re.compile(
+    r"(?P<guid>\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)"
+    r"|(?P<run>(?<![0-9])[0-9](?:[ .\-]?[0-9])*(?![0-9]))"
+)
 _SEPARATOR = re.compile(r"[ .\-]")
 
 
@@ -43,14 +47,17 @@ def holds_card_number(run: str) -> bool:
 
 def contains_card_number(text: str) -> bool:
     """Whether `text` holds a card number anywhere (see `holds_card_number`)."""
-    return any(holds_card_number(run.group()) for run in _DIGIT_RUN.finditer(text))
+    return any(_is_card_run(match) for match in _DIGIT_RUN.finditer(text))
 
 
 def scrub_card_numbers(text: str, replacement: str = "[card number removed]") -> str:
     """`text` with every run holding a card number replaced."""
-    return _DIGIT_RUN.sub(
-        lambda run: replacement if holds_card_number(run.group()) else run.group(), text
-    )
+    return _DIGIT_RUN.sub(lambda match: replacement if _is_card_run(match) else match.group(), text)
+
+
+def _is_card_run(match: re.Match[str]) -> bool:
+    run = match.group("run")
+    return bool(run) and holds_card_number(run)
 
 
 def refuse_card_number(value: object) -> None:

@@ -31,7 +31,14 @@ TYPED_CARDS = [
     "3782.822463.10005",
     "card 4111 1111 1111 1111 exp 12/39 cvv 737",
 ]
-NOT_CARDS = ["+44 20 7946 0018", "PAY-1234", "2026-12-01", "4111111111111112", "Flat 12, 3 Ash Rd"]
+NOT_CARDS = [
+    "+44 20 7946 0018",
+    "PAY-1234",
+    "2026-12-01 04:28:57",
+    "4111111111111112",
+    "Flat 12, 3 Ash Rd",
+    "session 41111111-1111-1111-1111-111111111111",
+]
 
 
 @pytest.mark.parametrize("text", TYPED_CARDS)
@@ -164,6 +171,12 @@ def test_admin_free_text_refuses_a_card_number(administrator_user: User, agent_u
     assert CARD_NUMBER_MESSAGE in response.content.decode()
     agent.refresh_from_db()
     assert agent.vcc_agent_id == "1001"
+
+
+def test_a_card_number_typed_as_a_username_never_reaches_the_audit_trail(db: None) -> None:
+    Client().post("/login/", {"username": "4111 1111 1111 1111", "password": "wrong"})
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.SIGN_IN_FAILED)
+    assert "1111" not in entry.actor_name and "1111" not in str(entry.details)
 
 
 def test_the_access_log_carries_no_query_string() -> None:
