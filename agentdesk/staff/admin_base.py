@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
@@ -44,7 +45,19 @@ class CappedPaginator(Paginator):
         return self.count > self.limit
 
 
-class RefusesCardNumbers(admin.ModelAdmin):
+class CardNumberFields(BaseModelAdmin):
+    """Every free-text field of the form (an admin's or an inline's) refuses a card number."""
+
+    def formfield_for_dbfield(
+        self, db_field: "Field[Any, Any]", request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(formfield, forms.CharField):
+            formfield.validators.append(refuse_card_number)
+        return formfield
+
+
+class RefusesCardNumbers(CardNumberFields, admin.ModelAdmin):
     """A search for a card number is refused (the list comes back without it, the reason on
     top); every free-text field refuses one. A NUL in the query is a 400, not a 500."""
 
@@ -58,14 +71,6 @@ class RefusesCardNumbers(admin.ModelAdmin):
             del query[SEARCH_VAR]
             return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
         return super().changelist_view(request, extra_context)
-
-    def formfield_for_dbfield(
-        self, db_field: "Field[Any, Any]", request: HttpRequest, **kwargs: Any
-    ) -> forms.Field | None:
-        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if isinstance(formfield, forms.CharField):
-            formfield.validators.append(refuse_card_number)
-        return formfield
 
 
 class AuditedModelAdmin(RefusesCardNumbers):

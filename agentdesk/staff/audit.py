@@ -9,7 +9,9 @@ from agentdesk.staff.models import AuditEntry
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address as the proxy saw it (gunicorn applies FORWARDED_ALLOW_IPS)."""
+    """The socket's address (REMOTE_ADDR). Behind a proxy this is the proxy's: gunicorn's
+    FORWARDED_ALLOW_IPS does not rewrite it (trusted-proxy addresses come with django-axes,
+    the next part of issue 11; see docs/security.md)."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None

@@ -173,6 +173,42 @@ def test_admin_free_text_refuses_a_card_number(administrator_user: User, agent_u
     assert agent.vcc_agent_id == "1001"
 
 
+def test_a_billing_address_edited_in_admin_refuses_a_card_number(db: None) -> None:
+    root = User.objects.create_superuser("root", password=builders.PASSWORD)
+    customer = builders.customer()
+    address = customer.billing_address
+    form = {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "crm_id": customer.crm_id or "",
+        "billing_address-TOTAL_FORMS": "1",
+        "billing_address-INITIAL_FORMS": "1",
+        "billing_address-MIN_NUM_FORMS": "0",
+        "billing_address-MAX_NUM_FORMS": "1",
+        "billing_address-0-id": address.pk,
+        "billing_address-0-customer": customer.pk,
+        "billing_address-0-line1": "5555 5555 5555 4444",
+        "billing_address-0-line2": address.line2,
+        "billing_address-0-city": address.city,
+        "billing_address-0-state": address.state,
+        "billing_address-0-postcode": address.postcode,
+        "billing_address-0-country": address.country,
+        "orders-TOTAL_FORMS": "0",
+        "orders-INITIAL_FORMS": "0",
+        "orders-MIN_NUM_FORMS": "0",
+        "orders-MAX_NUM_FORMS": "1000",
+    }
+    response = builders.signed_in(root).post(
+        f"/admin/customers/customer/{customer.pk}/change/", form
+    )
+    assert response.status_code == 200
+    assert CARD_NUMBER_MESSAGE in response.content.decode()
+    address.refresh_from_db()
+    assert "5555" not in address.line1
+
+
 def test_a_card_number_typed_as_a_username_never_reaches_the_audit_trail(db: None) -> None:
     Client().post("/login/", {"username": "4111 1111 1111 1111", "password": "wrong"})
     entry = AuditEntry.objects.get(action=AuditEntry.Action.SIGN_IN_FAILED)
