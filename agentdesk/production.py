@@ -75,8 +75,11 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
     accounts = settings.get("VCC_ACCOUNTS") or {}
     if "builtin" in accounts:  # type: ignore[operator]
         problems.append("VCC_ACCOUNTS names the built-in sandbox: list real VCC accounts.")
-    if not settings.get("ALLOWED_HOSTS"):
+    hosts = settings.get("ALLOWED_HOSTS") or []
+    if not hosts:
         problems.append("ALLOWED_HOSTS is empty: list the host names this app answers on.")
+    elif "*" in hosts:  # type: ignore[operator]
+        problems.append("ALLOWED_HOSTS holds '*': list the host names this app answers on.")
     problems.extend(_webhook_problems(settings))
     return problems
 

@@ -2,6 +2,7 @@
 read with a server-side cursor a chunk at a time so a million rows never sit in memory."""
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -39,8 +40,10 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 HEADER = [name for name, _ in COLUMNS]
 CHUNK_ROWS = 2000
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's CSV injection rule: a cell starting with one of these, or holding one right after a
+# separator a spreadsheet may split on (Excel with `;` reads `Doe;=1+1` as two cells), could be
+# run as a formula; it gets a leading single quote. Every cell is quoted as well.
+_FORMULA = re.compile(r"(?:^|[,;|\t])[=+\-@\t\r]")
 
 
 def cell(value: object, currency: str) -> str:
@@ -51,7 +54,7 @@ def cell(value: object, currency: str) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _FORMULA.search(text) else text
 
 
 def payment_rows(payments: QuerySet[Payment]) -> Iterator[list[str]]:
@@ -72,6 +75,6 @@ class _Echo:
 
 def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """Each row as one CSV line, produced as it is read."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     for row in rows:
         yield writer.writerow(row)

@@ -25,6 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from agentdesk.desk import selectors, services
 from agentdesk.desk.forms import OrderForm, PaymentDetailsForm, details_of
 from agentdesk.desk.viewmodels import order_screen, status_view
+from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number
 from agentdesk.staff.models import Agent
 from agentdesk.staff.roles import agent_of, is_agent
 from agentdesk.staff.sessions import passive_session
@@ -136,8 +137,11 @@ def desk(request: DeskRequest, agent: Agent) -> HttpResponse:
 def search(request: DeskRequest, agent: Agent) -> HttpResponse:
     """Callers matching what the agent typed, from the configured CRM (or the local copy)."""
     query = request.GET.get("q", "").strip()[:100]
-    result = find_callers(query) if len(query) >= MIN_QUERY else None
-    context = {"query": query, "result": result}
+    if contains_card_number(query):  # neither looked up nor shown again
+        context: dict[str, object] = {"query": "", "refused": CARD_NUMBER_MESSAGE}
+    else:
+        result = find_callers(query) if len(query) >= MIN_QUERY else None
+        context = {"query": query, "result": result}
     if request.htmx:
         return render(request, "desk/desk.html#results", context)
     return render(request, "desk/home.html", context)

@@ -1,11 +1,59 @@
-"""Agents, users and groups (administrators manage them) and the audit trail (read-only)."""
+"""Agents, users and groups (administrators manage them) and the audit trail (read-only).
 
+Nobody widens rights in admin but a superuser: only a superuser grants superuser or staff
+status, permissions (a user's or a group's), or membership of a group whose permissions the
+granter lacks (Administrators above all). Administrators hand out the two roles they manage,
+Agents and Supervisors, to others, never to themselves. The checks are in the forms and in
+`has_change_permission`, so a hand-made POST is refused as the page would be."""
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.http import HttpRequest
 
 from agentdesk.staff.admin_base import AuditedModelAdmin, HistoryAdmin
-from agentdesk.staff.models import Agent, AuditEntry
+from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent, AuditEntry
+
+SUPERUSER_ONLY = "Only a superuser can grant this."
+NOT_YOUR_OWN = "Nobody changes their own groups; ask a superuser."
+NOT_GRANTABLE = "Only a superuser can grant membership of {groups}."
+# The roles an administrator hands out (README: administrators manage agents and supervisors).
+MANAGED_ROLES = (AGENTS, SUPERVISORS)
+STAFF_ROLES = (SUPERVISORS, ADMINISTRATORS)
+
+
+def _permission_names(group: Group) -> set[str]:
+    return {
+        f"{app_label}.{codename}"
+        for app_label, codename in group.permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+def may_grant(granter: User | AnonymousUser, group: Group) -> bool:
+    """Whether `granter` may put someone into `group` (never Administrators, unless a
+    superuser; otherwise a managed role or a group within the granter's own permissions)."""
+    if granter.is_superuser:
+        return True
+    if group.name == ADMINISTRATORS:
+        return False
+    if group.name in MANAGED_ROLES:
+        return True
+    return _permission_names(group) <= granter.get_all_permissions()
+
+
+def may_edit_group(granter: User | AnonymousUser, group: Group) -> bool:
+    """Whether `granter` may rename or delete `group`: the role groups and groups holding
+    permissions the granter lacks belong to superusers."""
+    if granter.is_superuser:
+        return True
+    if group.name in (*MANAGED_ROLES, ADMINISTRATORS):
+        return False
+    return _permission_names(group) <= granter.get_all_permissions()
 
 
 @admin.register(Agent)
@@ -20,14 +68,96 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+def _guarded_user_form(form: type[forms.ModelForm], granter: User) -> type[forms.ModelForm]:
+    """`form`, refusing (with the reason, saving nothing) any change a non-superuser
+    `granter` may not make."""
+
+    class GuardedUserForm(form):  # type: ignore[misc,valid-type]
+        def clean(self) -> dict[str, Any]:
+            cleaned: dict[str, Any] = super().clean()
+            for name in ("is_superuser", "is_staff", "user_permissions"):
+                if name in self.fields and name in self.changed_data:
+                    self.add_error(name, SUPERUSER_ONLY)
+            if "groups" in self.fields and "groups" in self.changed_data:
+                self._check_groups(cleaned.get("groups"))
+            return cleaned
+
+        def _check_groups(self, chosen: Any) -> None:
+            if self.instance.pk is not None and self.instance.pk == granter.pk:
+                self.add_error("groups", NOT_YOUR_OWN)
+                return
+            before = set(self.instance.groups.all()) if self.instance.pk else set()
+            refused = [g.name for g in set(chosen or []) - before if not may_grant(granter, g)]
+            if refused:
+                self.add_error("groups", NOT_GRANTABLE.format(groups=", ".join(sorted(refused))))
+
+    return GuardedUserForm
+
+
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):  # type: ignore[misc]
-    pass
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if getattr(request.user, "is_superuser", False) or not isinstance(request.user, User):
+            return form
+        return _guarded_user_form(form, request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A superuser's account (its password above all) is a superuser's to change.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if request.user.is_superuser:
+            return
+        # Staff status follows the role an administrator gave: supervisors read admin.
+        user = form.instance
+        staff = user.groups.filter(name__in=STAFF_ROLES).exists()
+        if user.is_staff != staff:
+            User.objects.filter(pk=user.pk).update(is_staff=staff)
+
+
+class GuardedGroupForm(forms.ModelForm):
+    granter: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        granter = self.granter
+        if granter is not None and not granter.is_superuser:
+            if "permissions" in self.changed_data:
+                self.add_error("permissions", SUPERUSER_ONLY)
+        return cleaned
 
 
 @admin.register(Group)
 class GroupAdmin(AuditedModelAdmin, auth_admin.GroupAdmin):  # type: ignore[misc]
-    pass
+    form = GuardedGroupForm
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        granter = request.user if isinstance(request.user, User) else None
+        return type(form.__name__, (form,), {"granter": granter})
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_edit_group(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_edit_group(request.user, obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(AuditEntry)

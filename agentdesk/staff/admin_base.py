@@ -1,17 +1,23 @@
 """What every admin page of ours shares: admin changes go to the audit trail, history is
-read-only for everyone, and lists over large tables never count every row."""
+read-only for everyone, lists over large tables never count every row, and no card number is
+typed in (search boxes and free-text fields refuse one)."""
 
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.options import BaseModelAdmin
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.db.models.fields import Field
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.utils.functional import cached_property
 
+from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number, refuse_card_number
 from agentdesk.staff import audit
 from agentdesk.staff.models import AuditEntry
 
@@ -39,7 +45,35 @@ class CappedPaginator(Paginator):
         return self.count > self.limit
 
 
-class AuditedModelAdmin(admin.ModelAdmin):
+class CardNumberFields(BaseModelAdmin):
+    """Every free-text field of the form (an admin's or an inline's) refuses a card number."""
+
+    def formfield_for_dbfield(
+        self, db_field: "Field[Any, Any]", request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(formfield, forms.CharField):
+            formfield.validators.append(refuse_card_number)
+        return formfield
+
+
+class RefusesCardNumbers(CardNumberFields, admin.ModelAdmin):
+    """A search for a card number is refused (the list comes back without it, the reason on
+    top); every free-text field refuses one. A NUL in the query is a 400, not a 500."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if any("\x00" in value for values in request.GET.lists() for value in values[1]):
+            # PostgreSQL refuses NUL in text: a filter or search holding one is a bad request.
+            return HttpResponseBadRequest("A filter or search holds a NUL character.")
+        if contains_card_number(request.GET.get(SEARCH_VAR, "")):
+            self.message_user(request, CARD_NUMBER_MESSAGE, messages.ERROR)
+            query = request.GET.copy()
+            del query[SEARCH_VAR]
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
+
+class AuditedModelAdmin(RefusesCardNumbers):
     """Every add, change and delete made in admin is also written to the audit trail."""
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> LogEntry:

@@ -3,12 +3,15 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
+from agentdesk.shared.cards import scrub_card_numbers
 from agentdesk.shared.text import fit
 from agentdesk.staff.models import AuditEntry
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address as the proxy saw it (gunicorn applies FORWARDED_ALLOW_IPS)."""
+    """The socket's address (REMOTE_ADDR). Behind a proxy this is the proxy's: gunicorn's
+    FORWARDED_ALLOW_IPS does not rewrite it (trusted-proxy addresses come with django-axes,
+    the next part of issue 11; see docs/security.md)."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
@@ -23,15 +26,25 @@ def record(
     request: HttpRequest | None = None,
     **details: object,
 ) -> AuditEntry:
-    """Append one entry: `actor` did `action` to `target`, with a few non-sensitive details."""
+    """Append one entry: `actor` did `action` to `target`, with a few non-sensitive details.
+    A card number typed where it does not belong (a username at sign-in) is scrubbed."""
     user = actor if isinstance(actor, User) else None
+    name = actor_name or (user.get_username() if user else "")
     return AuditEntry.objects.create(
         actor=user,
-        actor_name=fit(
-            AuditEntry, "actor_name", actor_name or (user.get_username() if user else "")
-        ),
+        actor_name=fit(AuditEntry, "actor_name", scrub_card_numbers(name)),
         action=action,
-        target=fit(AuditEntry, "target", target),
+        target=fit(AuditEntry, "target", "" if target is None else scrub_card_numbers(str(target))),
         ip_address=client_ip(request),
-        details=details,
+        details=_scrubbed(details),
     )
+
+
+def _scrubbed(value: object) -> object:
+    if isinstance(value, str):
+        return scrub_card_numbers(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    return value

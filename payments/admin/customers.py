@@ -3,13 +3,13 @@ orders (registered here, above both customers and orders)."""
 
 from django.contrib import admin
 
-from agentdesk.staff.admin_base import LargeTableAdmin, ReadOnly
+from agentdesk.staff.admin_base import CardNumberFields, LargeTableAdmin, ReadOnly
 from customers.models import BillingAddress, Customer
 from customers.selectors import customer_search
 from payments.models import Order
 
 
-class BillingAddressInline(admin.StackedInline):
+class BillingAddressInline(CardNumberFields, admin.StackedInline):
     model = BillingAddress
     can_delete = False
 

@@ -57,7 +57,7 @@ class EnvironmentFilter(admin.SimpleListFilter):
         return PaymentFlow.Environment.choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
+        if self.value() in PaymentFlow.Environment.values:  # anything else is ignored
             return queryset.filter(flow__environment=self.value())
         return queryset
 
@@ -72,8 +72,9 @@ class AgentFilter(admin.SimpleListFilter):
         return [(str(agent.pk), str(agent)) for agent in Agent.objects.select_related("user")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(agent_id=self.value())
+        value = self.value() or ""
+        if value.isascii() and value.isdigit():  # ?agent=abc is ignored, not a 500
+            return queryset.filter(agent_id=int(value))
         return queryset
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,7 +21,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
 
+from agentdesk.shared.cards import (
+    CARD_NUMBER_MESSAGE,
+    contains_card_number,
+    refuse_card_number,
+    scrub_card_numbers,
+)
 from agentdesk.staff import audit
 from agentdesk.staff.admin_base import CappedPaginator, HistoryAdmin
 from agentdesk.staff.models import AuditEntry
@@ -51,6 +58,7 @@ class ResolutionForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="How you know: e.g. the gateway's report, the caller's bank, the agent.",
+        validators=[refuse_card_number],
     )
 
 
@@ -236,7 +244,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         own = [
             path(
                 "export/",
-                self.admin_site.admin_view(self.export_view),
+                self.admin_site.admin_view(require_POST(self.export_view)),
                 name="payments_payment_export",
             ),
             path(
@@ -247,17 +255,24 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         ]
         return own + super().get_urls()
 
-    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        """The filtered, searched list as CSV, streamed row by row from a server-side cursor."""
+    def export_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+        """The filtered, searched list as CSV, streamed row by row from a server-side cursor.
+        A POST (it writes to the audit trail), with the list's filters in its query string."""
         if not request.user.has_perm("payments.export_payment"):
             raise PermissionDenied
+        if contains_card_number(request.GET.get(SEARCH_VAR, "")):
+            self.message_user(request, CARD_NUMBER_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:payments_payment_changelist"))
         changelist = self.get_changelist_instance(request)
+        filters = {
+            name: scrub_card_numbers(str(value)) for name, value in changelist.params.items()
+        }
         audit.record(
             AuditEntry.Action.PAYMENTS_EXPORTED,
             actor=request.user,
             target="payments",
             request=request,
-            filters=changelist.params,
+            filters=filters,
         )
         filename = f"payments-{timezone.now():%Y%m%d-%H%M%S}.csv"
         return StreamingHttpResponse(

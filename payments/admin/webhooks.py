@@ -6,13 +6,14 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from agentdesk.staff.admin_base import RefusesCardNumbers
 from payments import webhooks
 from payments.models import WebhookDelivery
 from payments.orders import PaymentBlocked
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(RefusesCardNumbers):
     list_display = ["pk", "received_at", "session_guid", "status", "attempts", "error"]
     list_filter = ["status"]
     search_fields = ["session_guid"]

@@ -1,7 +1,8 @@
 """The desk page's security headers and script list, held fixed (SAQ A: the page that frames
 the provider's payment page resists script injection): a strict CSP that allows exactly the
 configured providers' origins in frame-src and form-action, nobody frames us, only our own
-scripts (each with the CSP nonce), no inline script, handler or style, nothing cached."""
+scripts (each with the CSP nonce), no inline script, handler or style, nothing cached, and a
+Permissions-Policy that denies every browser feature the desk does not use."""
 
 import re
 
@@ -43,6 +44,11 @@ def test_the_desk_page_headers_and_scripts_are_fixed(agent_client: Client) -> No
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Permissions-Policy"] == (
+        "accelerometer=(), autoplay=(), bluetooth=(), camera=(), display-capture=(), "
+        "geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), "
+        "payment=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+    )
     assert "no-store" in response.headers["Cache-Control"]
     html = response.content.decode()
     scripts = re.findall(r"<script\b[^>]*>", html)

@@ -1,7 +1,8 @@
-"""The CSV export of the payment list (/admin/payments/payment/export/): the columns finance
-needs and no card data, the list's filters and search applied, formula cells defused, an audit
-record, and rows streamed from the database a chunk at a time (memory does not grow with the
-number of rows)."""
+"""The CSV export of the payment list (POST /admin/payments/payment/export/): the columns
+finance needs and no card data, the list's filters and search applied, formula cells defused
+(after any separator too) and every cell quoted, an audit record with card numbers scrubbed
+from its filters, GET refused, and rows streamed from the database a chunk at a time (memory
+does not grow with the number of rows)."""
 
 import csv
 import io
@@ -25,7 +26,7 @@ URL = "/admin/payments/payment/export/"
 
 
 def export(supervisor_client: Client, query: str = "") -> list[dict[str, str]]:
-    response = supervisor_client.get(URL + query)
+    response = supervisor_client.post(URL + query)
     assert response.status_code == 200
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -113,7 +114,7 @@ def test_export_follows_the_lists_filters_and_search(supervisor_client: Client) 
     assert [r["order_reference"] for r in export(supervisor_client, "?q=pay-no")] == ["PAY-NO"]
     assert len(export(supervisor_client)) == 2
     page = supervisor_client.get("/admin/payments/payment/?state__exact=approved").content.decode()
-    assert 'href="/admin/payments/payment/export/?state__exact=approved"' in page
+    assert 'action="/admin/payments/payment/export/?state__exact=approved"' in page
 
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(supervisor_client: Client) -> None:
@@ -124,6 +125,24 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(supervisor_client
         "'=HYPERLINK(1)",
         "'@SUM(A1)",
     )
+
+
+def test_a_formula_after_a_separator_is_defused_and_every_cell_quoted(
+    supervisor_client: Client,
+) -> None:
+    customer = builders.customer(first_name="Jane", last_name="Doe;=1+1")
+    builders.payment(order=builders.order(reference="PAY-SEP", customer=customer))
+    [row] = export(supervisor_client)
+    assert row["customer_last_name"] == "'Doe;=1+1"
+    assert row["customer_first_name"] == "Jane"
+    text = b"".join(supervisor_client.post(URL).streaming_content).decode()  # type: ignore[attr-defined]
+    assert text.splitlines()[1].startswith('"')
+    assert '"Jane"' in text
+
+
+def test_export_is_a_post(supervisor_client: Client) -> None:
+    assert supervisor_client.get(URL).status_code == 405
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.PAYMENTS_EXPORTED).exists()
 
 
 def test_each_export_is_in_the_audit_trail(
@@ -154,7 +173,7 @@ def add_payments(count: int) -> None:
 
 def peak_memory_of_export(supervisor_client: Client) -> tuple[int, int]:
     """(rows, peak bytes allocated) while reading the whole export."""
-    response = supervisor_client.get(URL)
+    response = supervisor_client.post(URL)
     assert isinstance(response, StreamingHttpResponse)
     tracemalloc.start()
     rows = sum(1 for _ in response.streaming_content) - 1

@@ -64,7 +64,7 @@ def test_supervisor_may_resolve_and_export(supervisor_user: User) -> None:
     payment = builders.payment(state="unknown")
     client = builders.signed_in(supervisor_user)
     assert client.get(f"/admin/payments/payment/{payment.pk}/resolve/").status_code == 200
-    assert client.get("/admin/payments/payment/export/").status_code == 200
+    assert client.post("/admin/payments/payment/export/").status_code == 200
     page = client.get("/admin/payments/payment/").content.decode()
     assert "Export CSV" in page
 
@@ -78,7 +78,7 @@ def test_administrator_neither_resolves_nor_exports(administrator_user: User) ->
         {"outcome": "approved", "reason": "I think so"},
     )
     assert response.status_code == 403
-    assert client.get("/admin/payments/payment/export/").status_code == 403
+    assert client.post("/admin/payments/payment/export/").status_code == 403
     assert "Export CSV" not in client.get("/admin/payments/payment/").content.decode()
     payment.refresh_from_db()
     assert payment.state == "unknown"

@@ -134,6 +134,7 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
         ({"VCC_SANDBOX_ENABLED": "true"}, "VCC_SANDBOX_ENABLED is on"),
         ({"VCC_ACCOUNTS": "builtin"}, "names the built-in sandbox"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+        ({"ALLOWED_HOSTS": "desk.example.com,*"}, "ALLOWED_HOSTS holds '*'"),
         (
             {"WEBHOOK_CLIENT_ID": "vonage", "WEBHOOK_CLIENT_SECRET": "builtin-webhook-secret"},
             "WEBHOOK_CLIENT_SECRET is missing or published",
