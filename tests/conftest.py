@@ -89,16 +89,13 @@ def committed_db(transactional_db: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def role_groups(
-    request: pytest.FixtureRequest,
-    role_grants: dict[str, list[tuple[str, str]]],
-    django_db_blocker: Any,
-) -> None:
+def role_groups(request: pytest.FixtureRequest, django_db_blocker: Any) -> None:
     """Before a test on a committed database: the role groups the migrations made, which the
     previous such test's emptying removed (the permissions come back by themselves, through
     post_migrate). Done first, before any fixture makes a persona in a group."""
     if "transactional_db" not in request.fixturenames:
         return
+    role_grants: dict[str, list[tuple[str, str]]] = request.getfixturevalue("role_grants")
     with django_db_blocker.unblock():
         if Group.objects.exists():
             return
