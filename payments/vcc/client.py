@@ -96,6 +96,8 @@ class VccClient:
         # Keyed by URL and client id too, so changed credentials never reuse an old token.
         fingerprint = hashlib.sha256(f"{account.auth_url} {account.client_id}".encode()).hexdigest()
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
+        # The last token fetch's outcome: "" when it succeeded, else its error's message.
+        self._token_outcome_key = self._token_key + ":last-fetch"
         # Threads of this process queue here; processes meet at the lock in the cache.
         self._token_lock = threading.Lock()
         # The shared token as this process last saw it, and until when it trusts that look.
@@ -159,6 +161,19 @@ class VccClient:
         self._seen_token = (token, time.monotonic() + SHARED_STATE_RECHECK_SECONDS)
         return token
 
+    def token_health(self) -> tuple[bool, str]:
+        """Whether a token is obtainable, from what every process already knows (the shared
+        token, the last fetch's outcome): one cache round trip, never a token request."""
+        known = cache.get_many([self._token_key, self._token_outcome_key])
+        if known.get(self._token_key):
+            return True, "token cached"
+        failure = known.get(self._token_outcome_key)
+        if failure:
+            return False, str(failure)
+        if self._token_outcome_key in known:
+            return True, "last token fetch succeeded"
+        return True, "no token fetched yet"
+
     def close(self) -> None:
         """Close the idle HTTP connections this client keeps to VCC (they reopen on demand)."""
         self._http.close()
@@ -183,7 +198,12 @@ class VccClient:
             cached = cache.get(self._token_key)
             if cached and cached != stale:
                 return str(cached)
-            access_token, expires_in = self._fetch_token()
+            try:
+                access_token, expires_in = self._fetch_token()
+            except VccError as error:
+                cache.set(self._token_outcome_key, str(error), timeout=None)
+                raise
+            cache.set(self._token_outcome_key, "", timeout=None)
             # Refresh a little before VCC's expiry: 10% of the lifetime, at least 30 s.
             margin = max(30.0, expires_in * 0.1)
             cache.set(self._token_key, access_token, timeout=max(1, int(expires_in - margin)))
