@@ -39,3 +39,6 @@ class Heartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(Heartbeat)
+
+# Connects the signals that carry a web request's id into the tasks it enqueues.
+import agentdesk.logs  # noqa: E402, F401
