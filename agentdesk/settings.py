@@ -384,4 +384,16 @@ LOGGING = {
 # replace the root logger's handlers with its own plain ones).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
+# Errors to Sentry (agentdesk/sentry.py), only when a DSN is set; its events are scrubbed of
+# what our logs never hold.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from agentdesk import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
+
 refuse_unsafe_production(globals())
