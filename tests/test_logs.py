@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -166,3 +167,26 @@ def test_one_payment_is_followed_by_its_request_id_with_no_secret_in_any_line(
     secrets += list(AccessToken.objects.values_list("token", flat=True))
     for secret in secrets:
         assert secret not in everything
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_work_a_request_enqueues_carries_its_request_id_in_the_message(
+    broker: RedisServer,  # noqa: F811
+) -> None:
+    from redis import Redis
+
+    from agentdesk.shared.logcontext import request_id
+    from payments import services
+
+    token = request_id.set("desk-click-0001")
+    try:
+        with transaction.atomic():
+            services.enqueue("payments.poll_payment", 7)
+    finally:
+        request_id.reset(token)
+    raw = Redis.from_url(broker.url()).lpop("celery")
+    assert raw is not None
+    message = json.loads(raw)
+    assert message["headers"]["request_id"] == "desk-click-0001"
+    assert message["headers"]["task"] == "payments.poll_payment"
