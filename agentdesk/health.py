@@ -9,6 +9,8 @@ queries and a few cache round trips, and never calls VCC.
 
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from functools import cache as once
@@ -19,6 +21,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from kombu import Connection
 
 from agentdesk.shared.health import Check
 from payments import health as payments_health
@@ -66,14 +69,31 @@ def database_checks() -> list[Check]:
     return [reachable, Check("migrations", True, "all applied")]
 
 
+_broker_lock = threading.Lock()
+_broker_connections: dict[tuple[int, str], Connection] = {}
+
+
 def broker_check() -> Check:
-    """The Celery broker accepts a connection (and, on Redis, answers a PING)."""
+    """The Celery broker answers: on Redis, a PING on a connection this process keeps (a new
+    connection per probe would cost more than every other check together)."""
     from agentdesk.celery import app
 
+    key = (os.getpid(), str(app.conf.broker_url))
     try:
-        with app.connection_for_write() as conn:
+        with _broker_lock:
+            conn = _broker_connections.get(key)
+            if conn is None:
+                conn = _broker_connections[key] = app.connection_for_write()
+            # Connects when needed (Redis: with a PING), failing fast rather than retrying.
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
-    except Exception as error:  # any failure to connect is the answer
+            channel = conn.default_channel
+            client = getattr(channel, "client", None)
+            if client is not None:
+                client.ping()
+    except Exception as error:  # any failure to reach the broker is the answer
+        broken = _broker_connections.pop(key, None)
+        if broken is not None:
+            broken.collect()
         return Check("broker", False, f"{type(error).__name__}: {error}")
     return Check("broker", True, "reachable")
 

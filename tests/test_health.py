@@ -224,3 +224,10 @@ def test_ready_with_a_real_worker_and_beat_then_not_when_they_or_redis_stop(
     assert {"cache", "broker", "worker", "beat"} <= failing(checks)
     assert "cache unreachable" in checks["cache"]["detail"]
     assert {"database", "migrations", "poller"}.isdisjoint(failing(checks))
+
+    own_cache.start()  # back on the same port: the probe's kept connections recover
+    wait_for(
+        lambda: {"cache", "broker"}.isdisjoint(failing(readyz()[1])),
+        timeout=15,
+        what="the cache and broker checks to pass again",
+    )
