@@ -63,6 +63,11 @@ class RetryPolicy:
 SHARED_STATE_RECHECK_SECONDS = 1.0
 
 
+# How long a failed token fetch is reported by the readiness probe when nothing has needed a
+# token since (a success replaces it at once).
+TOKEN_FAILURE_REMEMBERED = 300
+
+
 def vcc_breaker(*, threshold: int = 5, open_seconds: float = 15.0) -> CircuitBreaker:
     """The breaker of VCC's accounts (one key per account), shared by every process."""
     return CircuitBreaker(
@@ -96,7 +101,8 @@ class VccClient:
         # Keyed by URL and client id too, so changed credentials never reuse an old token.
         fingerprint = hashlib.sha256(f"{account.auth_url} {account.client_id}".encode()).hexdigest()
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
-        # The last token fetch's outcome: "" when it succeeded, else its error's message.
+        # The last token fetch's outcome: "" when it succeeded, else its error's message and
+        # when (forgotten after a while: nothing may need a token to try again).
         self._token_outcome_key = self._token_key + ":last-fetch"
         # Threads of this process queue here; processes meet at the lock in the cache.
         self._token_lock = threading.Lock()
@@ -168,8 +174,9 @@ class VccClient:
         if known.get(self._token_key):
             return True, "token cached"
         failure = known.get(self._token_outcome_key)
-        if failure:
-            return False, str(failure)
+        if isinstance(failure, tuple):
+            at, message = failure
+            return False, f"last token fetch failed {time.time() - at:.0f}s ago: {message}"
         if self._token_outcome_key in known:
             return True, "last token fetch succeeded"
         return True, "no token fetched yet"
@@ -201,7 +208,8 @@ class VccClient:
             try:
                 access_token, expires_in = self._fetch_token()
             except VccError as error:
-                cache.set(self._token_outcome_key, str(error), timeout=None)
+                failure = (time.time(), str(error))
+                cache.set(self._token_outcome_key, failure, timeout=TOKEN_FAILURE_REMEMBERED)
                 raise
             cache.set(self._token_outcome_key, "", timeout=None)
             # Refresh a little before VCC's expiry: 10% of the lifetime, at least 30 s.
