@@ -205,8 +205,8 @@ def test_ready_with_a_real_worker_and_beat_then_not_when_they_or_redis_stop(
         env=env,
         log_dir=tmp_path,
     )
-    worker.start(ready=" ready.")
     try:
+        worker.start(ready=" ready.")
         wait_for(lambda: readyz()[0] == 200, timeout=30, what="/readyz to say ready")
         worker.kill()
         wait_for(

@@ -118,8 +118,8 @@ def test_one_payment_is_followed_by_its_request_id_with_no_secret_in_any_line(
         ),
         log_dir=tmp_path,
     )
-    worker.start(ready=" ready.")
     try:
+        worker.start(ready=" ready.")
         agent = builders.signed_in(builders.agent_user())
         order, flow = builders.order(), builders.flow()
         click = agent.post(f"/desk/orders/{order.pk}/start/", {"flow": flow.pk}, **WORKSPACE)
