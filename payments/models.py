@@ -176,6 +176,9 @@ class Payment(models.Model):
     # Polling outbox: when the next GET of the session is due (None when no poll is wanted).
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
+    # The request id of the desk click that started it: every log line about this payment
+    # carries it, in web and worker alike (docs/operations.md).
+    request_id = models.CharField(max_length=64, blank=True, default="")
     # What the gateway answered (never card data).
     gateway_decision = models.CharField(max_length=20, blank=True)
     gateway_reason_code = models.CharField(max_length=20, blank=True)

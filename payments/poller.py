@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from agentdesk.shared import logcontext
 from payments import services, webhooks
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.vcc.accounts import AccountConfigError
@@ -259,7 +260,12 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
             "result retention"
         )
     elif when is not None:
-        log.warning("payment=%s read failed: %s", claim.payment_id, error)
+        log.warning(
+            "payment=%s read failed: %s",
+            claim.payment_id,
+            error,
+            extra=logcontext.payment_fields(claim.payment_id, claim.session_guid),
+        )
         if isinstance(error, VccRateLimited) and error.retry_after:
             when = max(when, now + timedelta(seconds=error.retry_after))
         return ("bad_response" if isinstance(error, VccBadResponse) else "unavailable"), when

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from agentdesk.shared import logcontext
 from agentdesk.shared.money import format_major
 from agentdesk.shared.text import fit
 from agentdesk.staff import audit
@@ -84,7 +85,9 @@ def start_payment(
             raise PaymentBlocked(f"The payment flow '{flow.name}' is switched off.")
         try:
             with transaction.atomic():
-                payment = Payment.objects.create(order=order, flow=flow, agent=agent)
+                payment = Payment.objects.create(
+                    order=order, flow=flow, agent=agent, request_id=logcontext.request_id.get()
+                )
         except IntegrityError:
             raise PaymentBlocked(
                 blocking_reason(order) or "Another payment for this order is starting."
@@ -114,7 +117,12 @@ def start_payment(
             skip_call_transfer=settings.VCC_SKIP_CALL_TRANSFER,
         )
     except (VccError, AccountConfigError) as error:
-        log.warning("payment=%s failed to start: %s", payment.pk, error)
+        log.warning(
+            "payment=%s failed to start: %s",
+            payment.pk,
+            error,
+            extra=logcontext.payment_fields(payment.pk, None, payment.request_id),
+        )
         with transaction.atomic():
             payment = _locked(payment.pk)
             payment.message = fit(Payment, "message", error)  # shown to the agent beside Retry
@@ -256,7 +264,13 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
         if not same:
             payment.flagged = True
             payment.save(update_fields=["flagged"])
-            log.warning("payment=%s result %s after %s", payment.pk, state, payment.state)
+            log.warning(
+                "payment=%s result %s after %s",
+                payment.pk,
+                state,
+                payment.state,
+                extra=_log_fields(payment),
+            )
         _record_event(payment, source, kind, message, data=facts)
         return payment
 
@@ -403,7 +417,18 @@ def _transition(
         actor=actor,
     )
     _update_order(payment, now)
-    log.info("payment=%s %s -> %s (%s)", payment.pk, from_state, to_state, source)
+    log.info(
+        "payment=%s %s -> %s (%s)",
+        payment.pk,
+        from_state,
+        to_state,
+        source,
+        extra=_log_fields(payment),
+    )
+
+
+def _log_fields(payment: Payment) -> dict[str, object]:
+    return logcontext.payment_fields(payment.pk, payment.session_guid, payment.request_id)
 
 
 def _update_order(payment: Payment, now: datetime) -> None:

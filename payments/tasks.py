@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery import Task, current_app, shared_task
 
-from payments import poller, services, webhooks
+from payments import health, poller, services, webhooks
 
 log = logging.getLogger("payments.tasks")
 
@@ -29,6 +29,7 @@ def poll_payment(payment_id: int) -> None:
 def poll_due(self: "Task[[], None]") -> None:
     """A round of the batch poller (celery beat, every tick); a full round means more are
     waiting, so another is queued at once."""
+    health.record_beat_tick()
     tally = poller.run_round(worker=self.request.hostname or "")
     if tally is None:
         return

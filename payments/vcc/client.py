@@ -64,6 +64,11 @@ class RetryPolicy:
 SHARED_STATE_RECHECK_SECONDS = 1.0
 
 
+# How long a failed token fetch is reported by the readiness probe when nothing has needed a
+# token since (a success replaces it at once).
+TOKEN_FAILURE_REMEMBERED = 300
+
+
 def vcc_breaker(*, threshold: int = 5, open_seconds: float = 15.0) -> CircuitBreaker:
     """The breaker of VCC's accounts (one key per account), shared by every process."""
     return CircuitBreaker(
@@ -102,6 +107,9 @@ class VccClient:
             hashlib.sha256,
         ).hexdigest()
         self._token_key = f"vcc:token:{account.name}:{fingerprint[:16]}"
+        # The last token fetch's outcome: "" when it succeeded, else its error's message and
+        # when (forgotten after a while: nothing may need a token to try again).
+        self._token_outcome_key = self._token_key + ":last-fetch"
         # Threads of this process queue here; processes meet at the lock in the cache.
         self._token_lock = threading.Lock()
         # The shared token as this process last saw it, and until when it trusts that look.
@@ -165,6 +173,20 @@ class VccClient:
         self._seen_token = (token, time.monotonic() + SHARED_STATE_RECHECK_SECONDS)
         return token
 
+    def token_health(self) -> tuple[bool, str]:
+        """Whether a token is obtainable, from what every process already knows (the shared
+        token, the last fetch's outcome): one cache round trip, never a token request."""
+        known = cache.get_many([self._token_key, self._token_outcome_key])
+        if known.get(self._token_key):
+            return True, "token cached"
+        failure = known.get(self._token_outcome_key)
+        if isinstance(failure, tuple):
+            at, message = failure
+            return False, f"last token fetch failed {time.time() - at:.0f}s ago: {message}"
+        if self._token_outcome_key in known:
+            return True, "last token fetch succeeded"
+        return True, "no token fetched yet"
+
     def close(self) -> None:
         """Close the idle HTTP connections this client keeps to VCC (they reopen on demand)."""
         self._http.close()
@@ -189,7 +211,13 @@ class VccClient:
             cached = cache.get(self._token_key)
             if cached and cached != stale:
                 return str(cached)
-            access_token, expires_in = self._fetch_token()
+            try:
+                access_token, expires_in = self._fetch_token()
+            except VccError as error:
+                failure = (time.time(), str(error))
+                cache.set(self._token_outcome_key, failure, timeout=TOKEN_FAILURE_REMEMBERED)
+                raise
+            cache.set(self._token_outcome_key, "", timeout=None)
             # Refresh a little before VCC's expiry: 10% of the lifetime, at least 30 s.
             margin = max(30.0, expires_in * 0.1)
             cache.set(self._token_key, access_token, timeout=max(1, int(expires_in - margin)))
