@@ -233,7 +233,7 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
             claim,
             services.mark_unknown,
             "VCC no longer has this session (it keeps a result 15 minutes) and no result "
-            "reached us: check with the gateway before taking the money again.",
+            f"reached us{services.CHECK_THE_GATEWAY}",
         )
         return "purged", None
     started = claim.session_started_at
@@ -265,7 +265,7 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
     _give_up(
         claim,
         services.mark_unknown,
-        f"{why}: check with the gateway before taking the money again.",
+        f"{why}{services.CHECK_THE_GATEWAY}",
     )
     return "unknown", None
 

@@ -245,16 +245,25 @@ def details(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                context["order"] = selectors.order(order_id)
-                return render(request, "desk/order.html#review", context)
+                return saved_details(request, selectors.order(order_id), agent)
     else:
         reason = blocking_reason(order)
         if reason:
             context.update(editable=False, review_notice=reason)
             return render(request, "desk/order.html#review", context)
         form = PaymentDetailsForm(initial=initial, order=order)
+        # The payment area offers no start while the editor is open: a start would use the
+        # saved details, not the ones on screen.
+        context.update(review_form=form, editing=True, payment_oob=True)
+        return render(request, "desk/order.html#details-response", context)
     context["review_form"] = form
     return render(request, "desk/order.html#review", context)
+
+
+def saved_details(request: DeskRequest, order: Order, agent: Agent) -> HttpResponse:
+    """After the details are saved: the payment data as saved, and the payment area again."""
+    context = order_screen(order, agent, own_origin=own_origin(request)).context()
+    return render(request, "desk/order.html#details-response", {**context, "payment_oob": True})
 
 
 def begin(

@@ -330,3 +330,33 @@ def test_nothing_sensitive_reaches_the_desk_page(
     assert [url for url, body in ours if token in body] == [
         f"{desk}/desk/orders/{payment.order_id}/start/"
     ]
+
+
+@pytest.mark.parametrize(
+    "state", [Payment.State.UNKNOWN, Payment.State.DECLINED, Payment.State.APPROVED]
+)
+def test_take_another_payment_after_any_outcome_keeps_the_desk_working(
+    desk: str, context: BrowserContext, shots: Shots, state: str
+) -> None:
+    """Take another payment opens the caller in the workspace, whatever the outcome (an
+    unknown one keeps polling), and the desk goes on working: another caller opens."""
+    caller = builders.customer(first_name="Ada", last_name="Lovelace", phone="+441632960001")
+    payment = builders.payment(
+        order=builders.order(customer=caller, reference="ADA-1"),
+        state=state,
+        message="The result could not be read in time" if state == Payment.State.UNKNOWN else "",
+    )
+    page = sign_in(context, desk, shots)
+    page.goto(f"{desk}/desk/orders/{payment.order_id}/")
+    expect(page.locator("#payment-status .badge")).to_have_text(payment.get_state_display())
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
+    settled(page)
+    shots(page, f"{state}-outcome")
+    page.click("text=Take another payment")
+    expect(page.locator("#new-order-title")).to_have_text("New payment for Ada")
+    expect(page).to_have_url(f"{desk}/desk/callers/{caller.pk}/")
+    expect(page.locator("#workspace")).to_have_count(1)
+    settled(page)
+    shots(page, "take-another-payment")
+    open_crm_caller(page, shots)
+    assert page.evaluate("window.deskPageId") == "the same page"
