@@ -4,7 +4,8 @@ the supervisors' admin (indexed lookups at any size), and the desk's search as t
 
 import re
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from customers.models import Customer
 
@@ -54,10 +55,16 @@ def search_customers(query: str, *, limit: int) -> list[Customer]:
     for word in text.split():
         by_name &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
     match |= by_name
+    # Counted apart from the match: a match through an order reference filters the join.
+    open_orders = (
+        Customer.objects.filter(pk=OuterRef("pk"))
+        .annotate(count=Count("orders", filter=Q(orders__status="open")))
+        .values("count")
+    )
     found: QuerySet[Customer] = (
-        Customer.objects.filter(match)
+        Customer.objects.filter(pk__in=Customer.objects.filter(match).values("pk"))
         .select_related("billing_address")
-        .annotate(open_orders=Count("orders", filter=Q(orders__status="open"), distinct=True))
+        .annotate(open_orders=Coalesce(Subquery(open_orders), 0))
         .order_by("last_name", "first_name", "pk")
     )
     return list(found[:limit])

@@ -158,7 +158,7 @@ def show_caller(request: DeskRequest, customer_id: int, form: OrderForm | None) 
     context = {
         "customer": customer,
         "orders": selectors.caller_orders(customer),
-        "order_form": form or OrderForm(),
+        "order_form": form or OrderForm(initial={"currency": selectors.usual_currency(customer)}),
     }
     return workspace(request, "desk/caller.html", context)
 

@@ -161,3 +161,32 @@ def test_a_start_sends_the_saved_details_never_unsaved_edits(
     payment = Payment.objects.get()
     session = SandboxSession.objects.get(guid=payment.session_guid)
     assert "12.40" in str(session.payment_data) and "15.00" not in str(session.payment_data)
+
+
+@pytest.mark.parametrize(
+    ("country", "earlier", "preselected"),
+    [("US", None, "USD"), ("JP", None, "JPY"), ("US", "EUR", "EUR"), ("ZZ", None, "GBP")],
+)
+def test_a_new_order_starts_in_the_callers_usual_currency(
+    agent_client: Client, country: str, earlier: str | None, preselected: str
+) -> None:
+    """The caller's last order's currency, else their country's, else the desk's default."""
+    caller = builders.customer(address={"country": country})
+    if earlier:
+        builders.order(customer=caller, currency=earlier, status=Order.Status.PAID)
+    html = agent_client.get(f"/desk/callers/{caller.pk}/", **WORKSPACE).content.decode()
+    assert re.findall(r'<option value="(\w+)" selected>', html) == [preselected]
+
+
+def test_a_decimal_comma_is_read_and_thousands_separators_get_a_hint(
+    agent_client: Client,
+) -> None:
+    priya = builders.customer()
+    url = f"/desk/callers/{priya.pk}/orders/"
+    html = agent_client.post(url, {"amount": "1,250", "currency": "GBP"}, **WORKSPACE)
+    assert "Type the amount without thousands separators, e.g. 1250.00 or 12,50." in (
+        html.content.decode()
+    )
+    assert not priya.orders.exists()
+    agent_client.post(url, {"amount": "12,50", "currency": "GBP"}, **WORKSPACE)
+    assert priya.orders.get().amount == Decimal("12.50")

@@ -115,3 +115,12 @@ def test_only_agents_search(supervisor_user, client: Client) -> None:
     assert response.headers["HX-Redirect"] == "/login/?next=%2Fdesk%2F"
     client.force_login(supervisor_user)
     assert client.get("/desk/search/", {"q": "priya"}, **HTMX).status_code == 403
+
+
+def test_a_match_by_order_reference_counts_every_open_order(agent_client: Client) -> None:
+    priya = builders.customer()
+    builders.order(customer=priya, reference="INV-7001")
+    builders.order(customer=priya, reference="INV-7002")
+    builders.order(customer=priya, reference="INV-7000", status="paid")
+    html = agent_client.get("/desk/search/", {"q": "INV-7001"}, **HTMX).content.decode()
+    assert "Priya Patel" in html and "2 open orders" in html
