@@ -43,6 +43,13 @@ def usual_currency(customer: Customer) -> str:
     return last.first() or COUNTRY_CURRENCIES.get(country) or settings.DESK_DEFAULT_CURRENCY
 
 
+def order_by_reference(customer: Customer, reference: str) -> Order | None:
+    """`customer`'s order whose reference is `reference` (as typed in the search box)."""
+    if not reference:
+        return None
+    return customer.orders.filter(reference__iexact=reference).order_by("-pk").first()
+
+
 def order(order_id: int) -> Order:
     return get_object_or_404(Order.objects.select_related("customer__billing_address"), pk=order_id)
 

@@ -19,7 +19,11 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseLocation,
+    trigger_client_event,
+)
 from django_htmx.middleware import HtmxDetails
 
 from agentdesk.desk import selectors, services
@@ -146,10 +150,14 @@ def search(request: DeskRequest, agent: Agent) -> HttpResponse:
 @require_POST
 @agent_required
 def open_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """The caller a search result names; the order itself when the search was its reference."""
     try:
         customer = services.open_caller(request.POST.get("key", ""), crm=get_crm())
     except (CallerNotFound, CrmUnavailable) as problem:
         return workspace(request, "desk/home.html", {"notice": str(problem)})
+    searched = selectors.order_by_reference(customer, request.POST.get("query", "").strip())
+    if searched is not None:
+        return navigate(request, reverse("desk:order", args=[searched.pk]))
     return navigate(request, reverse("desk:caller", args=[customer.pk]))
 
 
@@ -329,5 +337,7 @@ def payment_status(request: DeskRequest, payment_id: int) -> HttpResponse:
     response = render(request, "desk/order.html#status-response", context)
     if payment.is_final:
         response.status_code = 286
+        # The search results (open orders) are out of date: the search box asks again.
+        trigger_client_event(response, "payment-finished")
     add_never_cache_headers(response)
     return response

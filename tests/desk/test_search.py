@@ -124,3 +124,19 @@ def test_a_match_by_order_reference_counts_every_open_order(agent_client: Client
     builders.order(customer=priya, reference="INV-7000", status="paid")
     html = agent_client.get("/desk/search/", {"q": "INV-7001"}, **HTMX).content.decode()
     assert "Priya Patel" in html and "2 open orders" in html
+
+
+def test_a_search_by_order_reference_opens_that_order(agent_client: Client) -> None:
+    priya = builders.customer()
+    wanted = builders.order(customer=priya, reference="INV-7001")
+    builders.order(customer=priya, reference="INV-7002")
+    html = agent_client.get("/desk/search/", {"q": "inv-7001"}, **HTMX).content.decode()
+    assert 'name="query" value="inv-7001"' in html
+    opened = agent_client.post(
+        "/desk/callers/open/", {"key": f"local:{priya.pk}", "query": "inv-7001"}, **WORKSPACE
+    )
+    assert f'"path": "/desk/orders/{wanted.pk}/"' in opened.headers["HX-Location"]
+    by_name = agent_client.post(
+        "/desk/callers/open/", {"key": f"local:{priya.pk}", "query": "Priya"}, **WORKSPACE
+    )
+    assert f'"path": "/desk/callers/{priya.pk}/"' in by_name.headers["HX-Location"]

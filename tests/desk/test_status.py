@@ -79,6 +79,9 @@ def test_approved_stops_polling_and_shows_the_order_paid(
     html = response.content.decode()
     assert response.status_code == 286
     assert "hx-trigger" not in html.split('id="review"')[0]  # the status element stops polling
+    assert response.headers["HX-Trigger"] == '{"payment-finished": {}}'  # search refreshes
+    desk = agent_client.get("/desk/").content.decode()
+    assert 'hx-trigger="input changed delay:250ms, search, payment-finished from:body"' in desk
     assert '">Approved</span> The order is paid.</p>' in html
     assert "GW-123456" in html and "12.40 GBP" in html and "Visa" in html
     assert "Take another payment" in html and "Retry" not in html
