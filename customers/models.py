@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Upper
 
 from customers.countries import COUNTRIES, address_rule
+from customers.phones import e164, phone_hint
 
 
 def validate_not_blank(value: str) -> None:
@@ -67,6 +68,8 @@ class Customer(models.Model):
             self.crm_id = None
         if self.phone and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone):
             raise ValidationError({"phone": "Enter a phone number, e.g. +44 1632 960961."})
+        if self.phone and e164(self.phone) is None:
+            raise ValidationError({"phone": phone_hint()})
 
 
 class BillingAddress(models.Model):

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
+from customers.phones import e164
 
 # Words a supervisor may put before a name ("Mrs Patel"); they are not part of it.
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
@@ -51,6 +52,10 @@ def search_customers(query: str, *, limit: int) -> list[Customer]:
     digits = re.sub(r"[\s().-]", "", text)
     if re.fullmatch(r"\+?\d{4,}", digits):
         match |= Q(phone__contains=digits.lstrip("+"))
+        # A whole number is matched as stored (E.164), whichever way it was typed.
+        number = e164(text)
+        if number:
+            match |= Q(phone=number)
     by_name = Q()
     for word in text.split():
         by_name &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)

@@ -140,3 +140,12 @@ def test_a_search_by_order_reference_opens_that_order(agent_client: Client) -> N
         "/desk/callers/open/", {"key": f"local:{priya.pk}", "query": "Priya"}, **WORKSPACE
     )
     assert f'"path": "/desk/callers/{priya.pk}/"' in by_name.headers["HX-Location"]
+
+
+@pytest.mark.parametrize("typed", ["07700 900123", "+44 7700 900123", "(0)7700-900123"])
+def test_a_phone_number_finds_its_caller_however_it_is_typed(
+    agent_client: Client, typed: str
+) -> None:
+    builders.customer(phone="+447700900123")
+    html = agent_client.get("/desk/search/", {"q": typed}, **HTMX).content.decode()
+    assert "Priya Patel" in html
