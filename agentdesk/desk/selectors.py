@@ -2,7 +2,7 @@
 payments; customers and orders are shared by all agents (any agent may take a caller's call)."""
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from agentdesk.shared.currencies import COUNTRY_CURRENCIES
@@ -28,11 +28,17 @@ def caller(customer_id: int) -> Customer:
 
 
 def caller_orders(customer: Customer) -> list[Order]:
-    """The caller's orders, open ones first, newest first."""
+    """The caller's orders, open ones first, newest first, each with the state of the payment
+    blocking it (`blocking_state`, None when none does)."""
     open_first = Case(
         When(status=Order.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    return list(customer.orders.order_by(open_first, "-created_at", "-pk")[:CALLER_ORDERS])
+    blocking = Payment.objects.filter(order=OuterRef("pk"), state__in=Payment.BLOCKING_STATES)
+    return list(
+        customer.orders.annotate(blocking_state=Subquery(blocking.values("state")[:1])).order_by(
+            open_first, "-created_at", "-pk"
+        )[:CALLER_ORDERS]
+    )
 
 
 def usual_currency(customer: Customer) -> str:

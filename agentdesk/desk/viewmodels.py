@@ -221,11 +221,14 @@ def order_status(order: Order) -> str:
     """The order's status as the desk says it: an open order that a payment blocks says so."""
     if order.status != Order.Status.OPEN:
         return order.get_status_display()
-    blocking = (
-        order.payments.filter(state__in=Payment.BLOCKING_STATES)
-        .values_list("state", flat=True)
-        .first()
-    )
+    if hasattr(order, "blocking_state"):  # annotated by selectors.caller_orders
+        blocking = order.blocking_state
+    else:
+        blocking = (
+            order.payments.filter(state__in=Payment.BLOCKING_STATES)
+            .values_list("state", flat=True)
+            .first()
+        )
     if blocking == State.UNKNOWN:
         return "Blocked — waiting for a supervisor"
     if blocking is not None:

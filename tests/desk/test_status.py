@@ -201,3 +201,19 @@ def test_an_order_a_payment_blocks_says_so_beside_its_status(
     settle(live, State.UNKNOWN, message="The result could not be read in time")
     page = agent_client.get(f"/desk/orders/{live.order_id}/").content.decode()
     assert '<span class="order-status state order-open">Blocked — waiting for a supervisor' in page
+
+
+def test_the_callers_orders_say_which_a_payment_blocks(
+    agent_client: Client, live: Payment
+) -> None:
+    settle(live, State.UNKNOWN, message="The result could not be read in time")
+    url = f"/desk/callers/{live.order.customer_id}/"
+    with CaptureQueriesContext(connection) as one_order:
+        agent_client.get(url)
+    builders.order(customer=live.order.customer, reference="FREE-1")
+    builders.order(customer=live.order.customer, reference="FREE-2")
+    with CaptureQueriesContext(connection) as three_orders:
+        page = agent_client.get(url).content.decode()
+    assert "Blocked — waiting for a supervisor</span>" in page
+    assert page.count(">Open</span>") == 2
+    assert len(three_orders) == len(one_order)  # no query per order
