@@ -203,9 +203,7 @@ def test_an_order_a_payment_blocks_says_so_beside_its_status(
     assert '<span class="order-status state order-open">Blocked — waiting for a supervisor' in page
 
 
-def test_the_callers_orders_say_which_a_payment_blocks(
-    agent_client: Client, live: Payment
-) -> None:
+def test_the_callers_orders_say_which_a_payment_blocks(agent_client: Client, live: Payment) -> None:
     settle(live, State.UNKNOWN, message="The result could not be read in time")
     url = f"/desk/callers/{live.order.customer_id}/"
     with CaptureQueriesContext(connection) as one_order:
