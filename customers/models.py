@@ -39,7 +39,10 @@ class Customer(models.Model):
     phone = models.CharField(
         max_length=32,
         blank=True,
-        help_text="Digits as typed, with spaces, brackets and dashes taken out (+441632960961).",
+        help_text=(
+            "In E.164 (+441632960961); a number typed without its country code is read in "
+            "the desk's default country."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
