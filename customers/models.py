@@ -9,6 +9,7 @@ from django.db.models import F
 from django.db.models.functions import Upper
 
 from customers.countries import COUNTRIES, address_rule
+from customers.phones import e164, phone_hint
 
 TRGM = "gin_trgm_ops"
 
@@ -42,7 +43,10 @@ class Customer(models.Model):
     phone = models.CharField(
         max_length=32,
         blank=True,
-        help_text="Digits as typed, with spaces, brackets and dashes taken out (+441632960961).",
+        help_text=(
+            "In E.164 (+441632960961); a number typed without its country code is read in "
+            "the desk's default country."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -79,6 +83,8 @@ class Customer(models.Model):
             self.crm_id = None
         if self.phone and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone):
             raise ValidationError({"phone": "Enter a phone number, e.g. +44 1632 960961."})
+        if self.phone and e164(self.phone) is None:
+            raise ValidationError({"phone": phone_hint()})
 
 
 class BillingAddress(models.Model):

@@ -4,9 +4,11 @@ the supervisors' admin (indexed lookups at any size), and the desk's search as t
 
 import re
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from customers.models import Customer
+from customers.phones import e164
 
 # Words a supervisor may put before a name ("Mrs Patel"); they are not part of it.
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
@@ -50,6 +52,10 @@ def search_customers(query: str, *, limit: int) -> list[Customer]:
     digits = re.sub(r"[\s().-]", "", text)
     if re.fullmatch(r"\+?\d{4,}", digits):
         match |= Q(phone__contains=digits.lstrip("+"))
+        # A whole number is matched as stored (E.164), whichever way it was typed.
+        number = e164(text)
+        if number:
+            match |= Q(phone=number)
     by_name = Q()
     for word in text.split():
         by_name &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
@@ -59,10 +65,16 @@ def search_customers(query: str, *, limit: int) -> list[Customer]:
     # across both tables would make it scan every customer.
     by_order = Customer.objects.filter(orders__reference__iexact=text).order_by().values("pk")
     matching = Customer.objects.filter(match).order_by().values("pk").union(by_order)
+    # Counted apart from the match: a match through an order reference filters the join.
+    open_orders = (
+        Customer.objects.filter(pk=OuterRef("pk"))
+        .annotate(count=Count("orders", filter=Q(orders__status="open")))
+        .values("count")
+    )
     found: QuerySet[Customer] = (
         Customer.objects.filter(pk__in=matching)
         .select_related("billing_address")
-        .annotate(open_orders=Count("orders", filter=Q(orders__status="open"), distinct=True))
+        .annotate(open_orders=Coalesce(Subquery(open_orders), 0))
         .order_by("last_name", "first_name", "pk")
     )
     return list(found[:limit])

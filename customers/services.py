@@ -10,11 +10,13 @@ from agentdesk.shared.text import fit
 from customers.crm import CrmCustomer
 from customers.details import AddressDetails, CustomerDetails
 from customers.models import BillingAddress, Customer
+from customers.phones import e164
 
 
 def normalize_phone(phone: str) -> str:
-    """'+44 (1632) 960-961' -> '+441632960961': one shape, so searches by phone find it."""
-    return re.sub(r"[\s().-]", "", phone.strip())
+    """'+44 (1632) 960-961' or '01632 960961' -> '+441632960961' (E.164): one shape, so
+    searches by phone find it; a number that cannot be read keeps its digits."""
+    return e164(phone) or re.sub(r"[\s().-]", "", phone.strip())
 
 
 def save_customer(

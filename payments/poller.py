@@ -45,9 +45,10 @@ SWEEP_TASK = "payments.sweep"
 LAST_READ_MARGIN = timedelta(seconds=30)
 # Payments claimed by one round; a full round queues the next at once.
 ROUND_SIZE = 100
-# An untouched session is expired only this long after the provider page's lifetime: the
-# caller's last keypress may reach VCC just as the page closes (docs/results.md).
-PAGE_GRACE = timedelta(minutes=1)
+# An untouched session is expired only a while after the provider page's lifetime: the
+# caller's last keypress may reach VCC just as the page closes, and clocks differ (a tenth of
+# the lifetime: 1 minute for VCC's 10; docs/results.md).
+PAGE_GRACE_SHARE = 10
 # A payment left `starting` this long lost its web process while VCC was being asked.
 START_STALE_AFTER = timedelta(minutes=5)
 
@@ -237,14 +238,15 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
             claim,
             services.mark_unknown,
             "VCC no longer has this session (it keeps a result 15 minutes) and no result "
-            "reached us: check with the gateway before taking the money again.",
+            f"reached us{services.CHECK_THE_GATEWAY}",
         )
         return "purged", None
     started = claim.session_started_at
     when = next_read_at(session_started_at=started, now=now)
     if status is not None:
         state = status.session_state or "no state"
-        if status.never_changed and now - started >= settings.VCC_PAGE_LIFETIME + PAGE_GRACE:
+        lifetime = settings.VCC_PAGE_LIFETIME
+        if status.never_changed and now - started >= lifetime + lifetime / PAGE_GRACE_SHARE:
             minutes = settings.VCC_PAGE_LIFETIME.total_seconds() / 60
             _give_up(
                 claim,
@@ -274,7 +276,7 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
     _give_up(
         claim,
         services.mark_unknown,
-        f"{why}: check with the gateway before taking the money again.",
+        f"{why}{services.CHECK_THE_GATEWAY}",
     )
     return "unknown", None
 

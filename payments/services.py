@@ -42,6 +42,8 @@ Source = PaymentEvent.Source
 
 # The poller's first read of a new session comes this soon after it opens.
 FIRST_READ_AFTER = timedelta(seconds=1)
+# What a reason for an unknown outcome ends with: the supervisor's next step.
+CHECK_THE_GATEWAY = ": check with the gateway before taking the money again."
 
 
 class InvalidTransition(Exception):

@@ -89,6 +89,31 @@
     }
   });
 
+  /* Focus follows what changed, when it sat in what was swapped (htmx keeps it on a field of
+     the same id) or was dropped (its element, or the provider's page, went away): the first
+     field in error; else an outcome's next action; else a new attempt's heading, or the
+     details editor's first field. An outcome also takes it from elsewhere in the payment
+     area. Never taken from elsewhere (the search box, say). */
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var settled = event.target;
+    var active = document.activeElement;
+    var inPaymentArea = settled.id === "payment-status" && active && active.closest("#payment");
+    if (active && active !== document.body && !settled.contains(active) && !inPaymentArea) {
+      return;
+    }
+    var next = document.querySelector("#workspace [aria-invalid='true']") ||
+      document.querySelector("#payment-status .actions button, #payment-status .actions a");
+    if (!next && settled.id === "payment") {
+      next = settled.querySelector("h2");
+    }
+    if (!next && settled.id === "review") {
+      next = settled.querySelector("input:not([type=hidden]):not([disabled]), select");
+    }
+    if (next) {
+      next.focus();
+    }
+  });
+
   /* The server could not be reached or failed: say so once, quietly; clear it when a request
      gets through again (the status panel keeps polling meanwhile). */
   var banner = null;

@@ -4,6 +4,7 @@ entry and for edits before a payment starts, and a new order for a caller on scr
 Every field is checked by the models' own rules (customers.models, payments.models), so a
 message appears next to the field it is about; nothing is saved here (services save)."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,27 @@ def text(max_length: int, *, required: bool = True, autocomplete: str = "", **kw
     )
 
 
+# "12,50": a decimal comma, as many callers and agents write amounts.
+DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
+
+
+class AmountField(forms.DecimalField):
+    """An amount as it is typed: "12.50", or "12,50" with a decimal comma; thousands
+    separators are refused with a hint (is "1,250" one thousand or one and a quarter?)."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if DECIMAL_COMMA.fullmatch(value):
+                value = value.replace(",", ".")
+            elif "," in value:
+                raise ValidationError(
+                    "Type the amount without thousands separators, e.g. 1250.00 or 12,50.",
+                    code="invalid",
+                )
+        return super().clean(value)
+
+
 class OrderForm(forms.Form):
     """A new order for the caller on screen, or the order part of the payment data."""
 
@@ -48,7 +70,7 @@ class OrderForm(forms.Form):
         label="Payment reference",
         help_text="Left blank, one is made up (PAY-…).",
     )
-    amount = forms.DecimalField(
+    amount = AmountField(
         max_digits=18,
         decimal_places=4,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),

@@ -1,9 +1,11 @@
 """The queries the desk's pages need, each with its joins. An agent sees only their own
 payments; customers and orders are shared by all agents (any agent may take a caller's call)."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.conf import settings
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
+from agentdesk.shared.currencies import COUNTRY_CURRENCIES
 from agentdesk.staff.models import Agent
 from customers.models import Customer
 from payments.models import Order, Payment, PaymentFlow
@@ -26,11 +28,32 @@ def caller(customer_id: int) -> Customer:
 
 
 def caller_orders(customer: Customer) -> list[Order]:
-    """The caller's orders, open ones first, newest first."""
+    """The caller's orders, open ones first, newest first, each with the state of the payment
+    blocking it (`blocking_state`, None when none does)."""
     open_first = Case(
         When(status=Order.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    return list(customer.orders.order_by(open_first, "-created_at", "-pk")[:CALLER_ORDERS])
+    blocking = Payment.objects.filter(order=OuterRef("pk"), state__in=Payment.BLOCKING_STATES)
+    return list(
+        customer.orders.annotate(blocking_state=Subquery(blocking.values("state")[:1])).order_by(
+            open_first, "-created_at", "-pk"
+        )[:CALLER_ORDERS]
+    )
+
+
+def usual_currency(customer: Customer) -> str:
+    """The currency a new order for `customer` starts in: their last order's, else their
+    country's, else the desk's default."""
+    last = customer.orders.order_by("-created_at", "-pk").values_list("currency", flat=True)
+    country = getattr(getattr(customer, "billing_address", None), "country", "")
+    return last.first() or COUNTRY_CURRENCIES.get(country) or settings.DESK_DEFAULT_CURRENCY
+
+
+def order_by_reference(customer: Customer, reference: str) -> Order | None:
+    """`customer`'s order whose reference is `reference` (as typed in the search box)."""
+    if not reference:
+        return None
+    return customer.orders.filter(reference__iexact=reference).order_by("-pk").first()
 
 
 def order(order_id: int) -> Order:

@@ -14,7 +14,7 @@ from agentdesk.shared.money import format_money
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
-from payments.services import ProviderPage, StartedPayment
+from payments.services import CHECK_THE_GATEWAY, ProviderPage, StartedPayment
 
 State = Payment.State
 
@@ -41,11 +41,18 @@ def _gateway_error(payment: Payment) -> str:
 
 
 def _unknown(payment: Payment) -> str:
-    why = f" {payment.message.rstrip('.')}." if payment.message else ""
+    # The poller's advice to check with the gateway is the supervisor's; the desk says its own.
+    message = payment.message.removesuffix(CHECK_THE_GATEWAY).rstrip(".")
+    why = f" {message}." if message else ""
     return (
         f"The outcome could not be confirmed.{why} Do not take this payment again: a supervisor "
         "checks with the gateway and releases it."
     )
+
+
+def _declined(payment: Payment) -> str:
+    reason = payment.decline_reason
+    return f"{reason[:1].upper()}{reason[1:]}."
 
 
 # Each state's tone, headline and the new attempt it offers (if any).
@@ -59,8 +66,9 @@ _PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
         ),
         "",
     ),
-    State.APPROVED: ("ok", lambda p: "Approved: the order is paid.", ""),
-    State.DECLINED: ("bad", lambda p: f"Declined: {p.decline_reason}.", "Retry payment"),
+    # The badge says the state: the headline goes on from it, never repeats it.
+    State.APPROVED: ("ok", lambda p: "The order is paid.", ""),
+    State.DECLINED: ("bad", _declined, "Retry payment"),
     State.ERROR: ("bad", _gateway_error, "Retry payment"),
     State.ABANDONED: (
         "warn",
@@ -145,6 +153,7 @@ class OrderScreen:
             }
         return context | {
             "payment": self.payment,
+            "attempt": attempt_number(self.payment),
             "status": status_view(self.payment),
             "page": self.page,
             "frame_name": f"vcc-provider-{self.payment.pk}",
@@ -225,3 +234,27 @@ def provider_problem(provider_url: str, own_origin: str) -> str:
         "so the page will stay blank: an administrator must add that origin to "
         "VCC_PROVIDER_ORIGINS."
     )
+
+
+def attempt_number(payment: Payment) -> int:
+    """Which attempt on its order `payment` is: 1 for the order's first."""
+    return Payment.objects.filter(order_id=payment.order_id, pk__lte=payment.pk).count()
+
+
+def order_status(order: Order) -> str:
+    """The order's status as the desk says it: an open order that a payment blocks says so."""
+    if order.status != Order.Status.OPEN:
+        return order.get_status_display()
+    if hasattr(order, "blocking_state"):  # annotated by selectors.caller_orders
+        blocking = order.blocking_state
+    else:
+        blocking = (
+            order.payments.filter(state__in=Payment.BLOCKING_STATES)
+            .values_list("state", flat=True)
+            .first()
+        )
+    if blocking == State.UNKNOWN:
+        return "Blocked — waiting for a supervisor"
+    if blocking is not None:
+        return "Payment in progress"
+    return order.get_status_display()

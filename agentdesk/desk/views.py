@@ -19,7 +19,11 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseLocation,
+    trigger_client_event,
+)
 from django_htmx.middleware import HtmxDetails
 
 from agentdesk.desk import selectors, services
@@ -150,10 +154,14 @@ def search(request: DeskRequest, agent: Agent) -> HttpResponse:
 @require_POST
 @agent_required
 def open_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """The caller a search result names; the order itself when the search was its reference."""
     try:
         customer = services.open_caller(request.POST.get("key", ""), crm=get_crm())
     except (CallerNotFound, CrmUnavailable) as problem:
         return workspace(request, "desk/home.html", {"notice": str(problem)})
+    searched = selectors.order_by_reference(customer, request.POST.get("query", "").strip())
+    if searched is not None:
+        return navigate(request, reverse("desk:order", args=[searched.pk]))
     return navigate(request, reverse("desk:caller", args=[customer.pk]))
 
 
@@ -162,7 +170,7 @@ def show_caller(request: DeskRequest, customer_id: int, form: OrderForm | None) 
     context = {
         "customer": customer,
         "orders": selectors.caller_orders(customer),
-        "order_form": form or OrderForm(),
+        "order_form": form or OrderForm(initial={"currency": selectors.usual_currency(customer)}),
     }
     return workspace(request, "desk/caller.html", context)
 
@@ -249,16 +257,25 @@ def details(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                context["order"] = selectors.order(order_id)
-                return render(request, "desk/order.html#review", context)
+                return saved_details(request, selectors.order(order_id), agent)
     else:
         reason = blocking_reason(order)
         if reason:
             context.update(editable=False, review_notice=reason)
             return render(request, "desk/order.html#review", context)
         form = PaymentDetailsForm(initial=initial, order=order)
+        # The payment area offers no start while the editor is open: a start would use the
+        # saved details, not the ones on screen.
+        context.update(review_form=form, editing=True, payment_oob=True)
+        return render(request, "desk/order.html#details-response", context)
     context["review_form"] = form
     return render(request, "desk/order.html#review", context)
+
+
+def saved_details(request: DeskRequest, order: Order, agent: Agent) -> HttpResponse:
+    """After the details are saved: the payment data as saved, and the payment area again."""
+    context = order_screen(order, agent, own_origin=own_origin(request)).context()
+    return render(request, "desk/order.html#details-response", {**context, "payment_oob": True})
 
 
 def begin(
@@ -324,5 +341,7 @@ def payment_status(request: DeskRequest, payment_id: int) -> HttpResponse:
     response = render(request, "desk/order.html#status-response", context)
     if payment.is_final:
         response.status_code = 286
+        # The search results (open orders) are out of date: the search box asks again.
+        trigger_client_event(response, "payment-finished")
     add_never_cache_headers(response)
     return response

@@ -168,3 +168,19 @@ CURRENCIES: dict[str, tuple[str, int]] = {
     "ZMW": ("Zambian Kwacha", 2),
     "ZWG": ("Zimbabwe Gold", 2),
 }
+
+EURO_AREA = "AD AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MC ME MT NL PT SI SK SM VA XK"
+# A country's own currency, for the countries callers most often pay from; others have none
+# here and take the desk's default.
+COUNTRY_CURRENCIES: dict[str, str] = {
+    **dict.fromkeys(EURO_AREA.split(), "EUR"),
+    "AE": "AED", "AR": "ARS", "AU": "AUD", "BG": "BGN", "BR": "BRL", "CA": "CAD",
+    "CH": "CHF", "CL": "CLP", "CN": "CNY", "CO": "COP", "CZ": "CZK", "DK": "DKK",
+    "EG": "EGP", "GB": "GBP", "GG": "GBP", "GI": "GIP", "HK": "HKD", "HU": "HUF",
+    "ID": "IDR", "IL": "ILS", "IM": "GBP", "IN": "INR", "IS": "ISK", "JE": "GBP",
+    "JP": "JPY", "KE": "KES", "KR": "KRW", "KW": "KWD", "LI": "CHF", "MA": "MAD",
+    "MX": "MXN", "MY": "MYR", "NG": "NGN", "NO": "NOK", "NZ": "NZD", "PE": "PEN",
+    "PH": "PHP", "PK": "PKR", "PL": "PLN", "PR": "USD", "QA": "QAR", "RO": "RON",
+    "RS": "RSD", "SA": "SAR", "SE": "SEK", "SG": "SGD", "TH": "THB", "TR": "TRY",
+    "TW": "TWD", "UA": "UAH", "US": "USD", "VN": "VND", "ZA": "ZAR",
+}  # fmt: skip

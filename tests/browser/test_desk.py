@@ -5,6 +5,7 @@ the provider's page, and the desk shows the outcome and the order paid without a
 same with a declined card and a retry; the popup mode (and a popup the browser blocks); manual
 entry with a validation error corrected; an expired page restarted."""
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -330,3 +331,87 @@ def test_nothing_sensitive_reaches_the_desk_page(
     assert [url for url, body in ours if token in body] == [
         f"{desk}/desk/orders/{payment.order_id}/start/"
     ]
+
+
+@pytest.mark.parametrize(
+    "state", [Payment.State.UNKNOWN, Payment.State.DECLINED, Payment.State.APPROVED]
+)
+def test_take_another_payment_after_any_outcome_keeps_the_desk_working(
+    desk: str, context: BrowserContext, shots: Shots, state: str
+) -> None:
+    """Take another payment opens the caller in the workspace, whatever the outcome (an
+    unknown one keeps polling), and the desk goes on working: another caller opens."""
+    caller = builders.customer(first_name="Ada", last_name="Lovelace", phone="+441632960001")
+    payment = builders.payment(
+        order=builders.order(customer=caller, reference="ADA-1"),
+        state=state,
+        message="The result could not be read in time" if state == Payment.State.UNKNOWN else "",
+    )
+    page = sign_in(context, desk, shots)
+    page.goto(f"{desk}/desk/orders/{payment.order_id}/")
+    expect(page.locator("#payment-status .badge")).to_have_text(payment.get_state_display())
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
+    settled(page)
+    shots(page, f"{state}-outcome")
+    page.click("text=Take another payment")
+    expect(page.locator("#new-order-title")).to_have_text("New payment for Ada")
+    expect(page).to_have_url(f"{desk}/desk/callers/{caller.pk}/")
+    expect(page.locator("#workspace")).to_have_count(1)
+    settled(page)
+    shots(page, "take-another-payment")
+    open_crm_caller(page, shots)
+    assert page.evaluate("window.deskPageId") == "the same page"
+
+
+def test_focus_follows_the_payment_for_a_keyboard_user(
+    desk: str, context: BrowserContext, shots: Shots
+) -> None:
+    """Keyboard only on the desk: Start, the outcome and Retry each leave focus where the next
+    step is; a validation error puts it on the first field in error."""
+    page = sign_in(context, desk, shots)
+    open_crm_caller(page, shots)
+    expect(page.locator("button:has-text('Start payment')")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#payment-status")).to_contain_text("Waiting for the caller")
+    expect(page.locator("#payment-title")).to_be_focused()
+    expect(page.locator("#payment-title")).to_have_text(re.compile("Attempt 1 of this order"))
+    first = Payment.objects.get()
+    pay(context, desk, first, DECLINED_CARD, shots, on=page)
+    expect_outcome(page, "Declined", shots, "declined")
+    expect(page.locator("button:has-text('Retry payment')")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#payment-title")).to_have_text(re.compile("Attempt 2 of this order"))
+    expect(page.locator("#payment-title")).to_be_focused()
+    shots(page, "retried")
+
+    page.goto(f"{desk}/desk/callers/new/")
+    page.fill("#id_first_name", "John")
+    page.locator("#id_first_name").press("Enter")
+    expect(page.locator("#id_last_name_error")).to_be_visible()
+    expect(page.locator("#id_last_name")).to_be_focused()
+    expect(page.locator("#id_first_name")).to_have_value("John")
+    settled(page)
+    shots(page, "first-field-in-error")
+
+
+def test_no_start_while_the_details_editor_holds_edits(
+    desk: str, context: BrowserContext, shots: Shots
+) -> None:
+    """Unsaved edits are never sent: while the editor is open there is no Start; once saved,
+    Start comes back and the payment page gets the saved amount."""
+    page = sign_in(context, desk, shots)
+    open_crm_caller(page, shots)
+    page.click("button:has-text('Edit details')")
+    expect(page.locator("#id_first_name")).to_be_focused()
+    page.fill("#id_amount", "60,00")
+    expect(page.locator("button:has-text('Start payment')")).to_have_count(0)
+    expect(page.locator("#editing-notice")).to_have_text(
+        "Save or cancel the edited details first: a payment starts with the saved details only."
+    )
+    settled(page)
+    shots(page, "editor-open-no-start")
+    page.click("button:has-text('Save details')")
+    expect(page.locator("#review")).to_contain_text("60.00 GBP")
+    payment = start_payment(page, shots)
+    assert Order.objects.get(pk=payment.order_id).amount == 60
+    shots(page, "started-with-saved-amount")

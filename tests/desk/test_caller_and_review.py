@@ -10,6 +10,7 @@ from django.test import Client
 
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
+from payments.vcc.sandbox.models import Session as SandboxSession
 from tests import builders
 from tests.desk.conftest import WORKSPACE
 from tests.desk.test_manual_entry import GOOD
@@ -134,3 +135,58 @@ def test_the_reference_stays_once_sent_to_vcc(
     agent_client.post(url, {**DETAILS, "reference": "CHANGED", "amount": "13.00"})
     order.refresh_from_db()
     assert (order.reference, order.amount) == ("DEMO-42", Decimal("13.00"))
+
+
+def test_no_start_is_offered_while_the_details_editor_is_open(
+    agent_client: Client, order: Order, flow: PaymentFlow
+) -> None:
+    url = f"/desk/orders/{order.pk}/details/"
+    editor = agent_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'value="12.40"' in editor
+    assert "Save or cancel the edited details first" in editor
+    assert "Start payment" not in editor
+    saved = agent_client.post(url, DETAILS, HTTP_HX_REQUEST="true").content.decode()
+    assert "15.00 GBP" in saved and "Start payment" in saved
+    assert "Save or cancel the edited details first" not in saved
+
+
+def test_a_start_sends_the_saved_details_never_unsaved_edits(
+    agent_client: Client, order: Order, sandbox: object
+) -> None:
+    """Edits typed but not saved stay in the browser: a start (however it is posted) sends
+    what is saved."""
+    flow = builders.flow()
+    agent_client.get(f"/desk/orders/{order.pk}/details/", HTTP_HX_REQUEST="true")
+    agent_client.post(f"/desk/orders/{order.pk}/start/", {"flow": flow.pk}, **WORKSPACE)
+    payment = Payment.objects.get()
+    session = SandboxSession.objects.get(guid=payment.session_guid)
+    assert "12.40" in str(session.payment_data) and "15.00" not in str(session.payment_data)
+
+
+@pytest.mark.parametrize(
+    ("country", "earlier", "preselected"),
+    [("US", None, "USD"), ("JP", None, "JPY"), ("US", "EUR", "EUR"), ("ZZ", None, "GBP")],
+)
+def test_a_new_order_starts_in_the_callers_usual_currency(
+    agent_client: Client, country: str, earlier: str | None, preselected: str
+) -> None:
+    """The caller's last order's currency, else their country's, else the desk's default."""
+    caller = builders.customer(address={"country": country})
+    if earlier:
+        builders.order(customer=caller, currency=earlier, status=Order.Status.PAID)
+    html = agent_client.get(f"/desk/callers/{caller.pk}/", **WORKSPACE).content.decode()
+    assert re.findall(r'<option value="(\w+)" selected>', html) == [preselected]
+
+
+def test_a_decimal_comma_is_read_and_thousands_separators_get_a_hint(
+    agent_client: Client,
+) -> None:
+    priya = builders.customer()
+    url = f"/desk/callers/{priya.pk}/orders/"
+    html = agent_client.post(url, {"amount": "1,250", "currency": "GBP"}, **WORKSPACE)
+    assert "Type the amount without thousands separators, e.g. 1250.00 or 12,50." in (
+        html.content.decode()
+    )
+    assert not priya.orders.exists()
+    agent_client.post(url, {"amount": "12,50", "currency": "GBP"}, **WORKSPACE)
+    assert priya.orders.get().amount == Decimal("12.50")

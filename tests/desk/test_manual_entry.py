@@ -136,3 +136,13 @@ def test_state_and_postcode_follow_the_country(agent_client: Client) -> None:
     html = agent_client.post("/desk/address-fields/", {"country": "HK"}, **HTMX).content.decode()
     assert '<label for="id_state">District</label>' in html
     assert '<label for="id_postcode">Postcode</label>' in html
+
+
+def test_a_phone_is_stored_as_e164_or_refused_with_a_hint(agent_client: Client) -> None:
+    html = agent_client.post(
+        "/desk/callers/new/", {**GOOD, "phone": "+999 123456"}, **WORKSPACE
+    ).content.decode()
+    assert "Enter a phone number with its country code, e.g. +44 1632 960961" in html
+    assert not Order.objects.exists()
+    agent_client.post("/desk/callers/new/", {**GOOD, "phone": "07700 900123"}, **WORKSPACE)
+    assert Order.objects.get().customer.phone == "+447700900123"

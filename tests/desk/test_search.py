@@ -115,3 +115,37 @@ def test_only_agents_search(supervisor_user, client: Client) -> None:
     assert response.headers["HX-Redirect"] == "/login/?next=%2Fdesk%2F"
     client.force_login(supervisor_user)
     assert client.get("/desk/search/", {"q": "priya"}, **HTMX).status_code == 403
+
+
+def test_a_match_by_order_reference_counts_every_open_order(agent_client: Client) -> None:
+    priya = builders.customer()
+    builders.order(customer=priya, reference="INV-7001")
+    builders.order(customer=priya, reference="INV-7002")
+    builders.order(customer=priya, reference="INV-7000", status="paid")
+    html = agent_client.get("/desk/search/", {"q": "INV-7001"}, **HTMX).content.decode()
+    assert "Priya Patel" in html and "2 open orders" in html
+
+
+def test_a_search_by_order_reference_opens_that_order(agent_client: Client) -> None:
+    priya = builders.customer()
+    wanted = builders.order(customer=priya, reference="INV-7001")
+    builders.order(customer=priya, reference="INV-7002")
+    html = agent_client.get("/desk/search/", {"q": "inv-7001"}, **HTMX).content.decode()
+    assert 'name="query" value="inv-7001"' in html
+    opened = agent_client.post(
+        "/desk/callers/open/", {"key": f"local:{priya.pk}", "query": "inv-7001"}, **WORKSPACE
+    )
+    assert f'"path": "/desk/orders/{wanted.pk}/"' in opened.headers["HX-Location"]
+    by_name = agent_client.post(
+        "/desk/callers/open/", {"key": f"local:{priya.pk}", "query": "Priya"}, **WORKSPACE
+    )
+    assert f'"path": "/desk/callers/{priya.pk}/"' in by_name.headers["HX-Location"]
+
+
+@pytest.mark.parametrize("typed", ["07700 900123", "+44 7700 900123", "(0)7700-900123"])
+def test_a_phone_number_finds_its_caller_however_it_is_typed(
+    agent_client: Client, typed: str
+) -> None:
+    builders.customer(phone="+447700900123")
+    html = agent_client.get("/desk/search/", {"q": typed}, **HTMX).content.decode()
+    assert "Priya Patel" in html

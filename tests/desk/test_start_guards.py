@@ -55,7 +55,8 @@ def test_retry_is_a_new_attempt_with_the_same_flow(
     assert response.status_code == 200
     second = Payment.objects.exclude(pk=first.pk).get()
     assert (second.flow, second.state) == (unreachable_flow, State.FAILED_TO_START)
-    assert f"Payment attempt #{second.pk}" in response.content.decode()
+    assert "Attempt 2 of this order" in response.content.decode()
+    assert f'hx-post="/desk/payments/{second.pk}/retry/"' in response.content.decode()
     assert AuditEntry.objects.filter(action="payment_retried", target="DEMO-42").count() == 1
 
 
@@ -99,9 +100,9 @@ def test_a_second_start_shows_the_live_attempt_and_opens_nothing(
     live = builders.payment(order=order, agent=agent, flow=flow, state=State.IN_PROGRESS)
     html = start(agent_client, order, flow)
     assert Payment.objects.count() == 1
-    assert f"Payment attempt #{live.pk}" in html
+    assert "Attempt 1 of this order" in html
     assert "A payment for this order is already in progress" in html
-    assert f'hx-get="/desk/payments/{live.pk}/status/"' in html
+    assert f'hx-get="/desk/payments/{live.pk}/status/?seen=' in html
     # The provider page of the first click cannot be reopened: its tokens were never kept.
     assert "X-BEARER-TOKEN" not in html and "cannot be reopened here" in html
 
@@ -113,7 +114,8 @@ def test_a_second_retry_shows_the_attempt_the_first_one_started(
     live = builders.payment(order=order, agent=agent, flow=flow, state=State.IN_PROGRESS)
     html = agent_client.post(f"/desk/payments/{declined.pk}/retry/", **WORKSPACE).content.decode()
     assert Payment.objects.count() == 2
-    assert f"Payment attempt #{live.pk}" in html and "already in progress" in html
+    assert "Attempt 2 of this order" in html and "already in progress" in html
+    assert f'hx-get="/desk/payments/{live.pk}/status/?seen=' in html
 
 
 def test_an_attempt_that_is_not_retryable(

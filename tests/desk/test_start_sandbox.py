@@ -62,7 +62,7 @@ def test_start_opens_the_provider_page_in_the_iframe_with_the_tokens_posted(
     assert f'<iframe name="{frame}"' in html
     assert access not in payment.provider_url and refresh not in payment.provider_url
     assert "Waiting for the caller" in html
-    assert f'hx-get="/desk/payments/{payment.pk}/status/"' in html
+    assert f'hx-get="/desk/payments/{payment.pk}/status/?seen=' in html
     # What VCC got: the payment data on the card, nothing more.
     sent = sandbox.session(payment.session_guid)
     assert sent["agent_id"] == "1001" and sent["account_configuration_id"] == 1
@@ -121,7 +121,8 @@ def test_two_posts_open_one_session(
     assert sandbox.sessions_created() == 1
     payment = Payment.objects.get()
     assert "X-BEARER-TOKEN" in first and "X-BEARER-TOKEN" not in second
-    assert f"Payment attempt #{payment.pk}" in second
+    assert "Attempt 1 of this order" in second
+    assert f'hx-get="/desk/payments/{payment.pk}/status/?seen=' in second
     assert "A payment for this order is already in progress" in second
 
 

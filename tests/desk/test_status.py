@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
+from payments.services import CHECK_THE_GATEWAY
 from tests import builders
 from tests.desk.conftest import HTMX
 
@@ -59,7 +60,8 @@ def test_a_changed_state_is_rendered_and_polling_goes_on(
     response = poll(agent_client, live, seen="starting")
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'hx-trigger="every 1.0s"' in html and 'hx-vals=\'{"seen": "in_progress"}\'' in html
+    assert 'hx-trigger="every 1.0s"' in html
+    assert f'hx-get="/desk/payments/{live.pk}/status/?seen=in_progress"' in html
     assert "Talk the caller through keying the card" in html
 
 
@@ -77,7 +79,10 @@ def test_approved_stops_polling_and_shows_the_order_paid(
     html = response.content.decode()
     assert response.status_code == 286
     assert "hx-trigger" not in html.split('id="review"')[0]  # the status element stops polling
-    assert "Approved: the order is paid." in html
+    assert response.headers["HX-Trigger"] == '{"payment-finished": {}}'  # search refreshes
+    desk = agent_client.get("/desk/").content.decode()
+    assert 'hx-trigger="input changed delay:250ms, search, payment-finished from:body"' in desk
+    assert '">Approved</span> The order is paid.</p>' in html
     assert "GW-123456" in html and "12.40 GBP" in html and "Visa" in html
     assert "Take another payment" in html and "Retry" not in html
     # The order on screen: swapped out of band, now paid; the provider page is closed.
@@ -92,13 +97,13 @@ def test_approved_stops_polling_and_shows_the_order_paid(
         (
             State.DECLINED,
             {"gateway_reason_code": "204"},
-            "Declined: insufficient funds (reason code 204).",
+            "Insufficient funds (reason code 204).",
             "Retry payment",
         ),
         (
             State.DECLINED,
             {"gateway_reason_code": "999"},
-            "Declined: the gateway declined it (reason code 999).",
+            "The gateway declined it (reason code 999).",
             "Retry payment",
         ),
         (State.ERROR, {}, "The card gateway reported an error.", "Retry payment"),
@@ -167,3 +172,46 @@ def test_polling_does_not_keep_an_idle_session_alive(agent_client: Client, live:
     # Once idle for long enough, the poll sends the agent to sign in again.
     Session.objects.filter(session_key=key).update(expire_date=timezone.now())
     assert "HX-Redirect" in poll(agent_client, live, seen="in_progress").headers
+
+
+def test_an_unknown_outcome_says_not_to_take_it_again_once(
+    agent_client: Client, live: Payment
+) -> None:
+    """The poller's own reason ends with advice for the supervisor; the desk says its own."""
+    reason = f"The result could not be read from VCC before its retention ended{CHECK_THE_GATEWAY}"
+    settle(live, State.UNKNOWN, message=reason)
+    html = poll(agent_client, live, seen="in_progress").content.decode()
+    assert "before its retention ended. Do not take this payment again" in html
+    assert html.count("again") == 1
+
+
+def test_the_badge_is_not_repeated_by_the_headline(agent_client: Client, live: Payment) -> None:
+    settle(live, State.DECLINED, gateway_reason_code="204")
+    html = poll(agent_client, live, seen="in_progress").content.decode()
+    assert '">Declined</span> Insufficient funds (reason code 204).</p>' in html
+    assert "Declined Declined" not in html and "Declined:" not in html
+
+
+def test_an_order_a_payment_blocks_says_so_beside_its_status(
+    agent_client: Client, live: Payment
+) -> None:
+    page = agent_client.get(f"/desk/orders/{live.order_id}/").content.decode()
+    assert '<span class="order-status state order-open">Payment in progress</span>' in page
+    assert "{#" not in page and "{%" not in page  # no template comment leaks onto the screen
+    settle(live, State.UNKNOWN, message="The result could not be read in time")
+    page = agent_client.get(f"/desk/orders/{live.order_id}/").content.decode()
+    assert '<span class="order-status state order-open">Blocked — waiting for a supervisor' in page
+
+
+def test_the_callers_orders_say_which_a_payment_blocks(agent_client: Client, live: Payment) -> None:
+    settle(live, State.UNKNOWN, message="The result could not be read in time")
+    url = f"/desk/callers/{live.order.customer_id}/"
+    with CaptureQueriesContext(connection) as one_order:
+        agent_client.get(url)
+    builders.order(customer=live.order.customer, reference="FREE-1")
+    builders.order(customer=live.order.customer, reference="FREE-2")
+    with CaptureQueriesContext(connection) as three_orders:
+        page = agent_client.get(url).content.decode()
+    assert "Blocked — waiting for a supervisor</span>" in page
+    assert page.count(">Open</span>") == 2
+    assert len(three_orders) == len(one_order)  # no query per order
