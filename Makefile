@@ -49,11 +49,12 @@ typecheck: install
 browser:
 	@scripts/install-chromium
 
-# Everything but the browser tests on two processes (pytest-xdist), then the browser tests on
-# their own: they time what the agent sees and want the machine to themselves.
+# Everything but the browser tests and the tests with real workers on two processes
+# (pytest-xdist), then those on their own: they time what the agent sees, or kill and restart
+# real processes, and want the machine to themselves.
 pytest: install browser
-	$(BIN)/pytest -n 2 -m "not browser"
-	$(BIN)/pytest -m browser
+	$(BIN)/pytest -n 2 -m "not browser and not live"
+	$(BIN)/pytest -m "browser or live"
 
 test: lint typecheck pytest
 

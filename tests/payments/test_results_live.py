@@ -29,7 +29,7 @@ from tests.conftest import require_service
 from tests.realparts import Process, RedisServer, celery, django_env, wait_for
 from tests.sandbox_fixtures import Sandbox
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.services, pytest.mark.live, pytest.mark.timeout(240)]
 State, Kind, Source = Payment.State, PaymentEvent.Kind, PaymentEvent.Source
 # How the worker runs in these tests: short leases, visibility timeout and sweep, so a fault's
 # recovery shows within seconds rather than minutes.
