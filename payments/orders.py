@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from agentdesk.shared.money import format_major
 from customers.details import OrderDetails
 from customers.models import Customer
 from payments.models import Order, Payment
@@ -111,3 +112,24 @@ def blocking_reason(order: Order) -> str | None:
         return "This order is already paid."
     started = timezone.localtime(blocking.created_at).strftime("%H:%M:%S")
     return f"A payment for this order is already in progress (started {started})."
+
+
+def order_values(order: Order) -> dict[str, str]:
+    """What a payment of `order` sends to the payment page, by our own field names: the
+    caller's name and email, the billing address, the amount in major units, the currency and
+    the reference."""
+    customer = order.customer
+    address = getattr(customer, "billing_address", None)
+    return {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "line1": address.line1 if address else "",
+        "city": address.city if address else "",
+        "state": address.state if address else "",
+        "postcode": address.postcode if address else "",
+        "country": address.country if address else "",
+        "amount": format_major(order.amount, order.currency),
+        "currency": order.currency,
+        "reference": order.reference,
+    }

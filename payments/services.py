@@ -22,12 +22,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from agentdesk.shared import logcontext
-from agentdesk.shared.money import format_major
 from agentdesk.shared.text import fit
 from agentdesk.staff import audit
 from agentdesk.staff.models import Agent, AuditEntry
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
-from payments.orders import PaymentBlocked, blocking_reason
+from payments.orders import PaymentBlocked, blocking_reason, order_values
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
@@ -150,27 +149,6 @@ def start_payment(
         session.provider_url, session.agent_access_token, session.agent_refresh_token
     )
     return StartedPayment(payment, page)
-
-
-def order_values(order: Order) -> dict[str, str]:
-    """What a payment of `order` sends to the payment page, by our own field names: the
-    caller's name and email, the billing address, the amount in major units, the currency and
-    the reference."""
-    customer = order.customer
-    address = getattr(customer, "billing_address", None)
-    return {
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "line1": address.line1 if address else "",
-        "city": address.city if address else "",
-        "state": address.state if address else "",
-        "postcode": address.postcode if address else "",
-        "country": address.country if address else "",
-        "amount": format_major(order.amount, order.currency),
-        "currency": order.currency,
-        "reference": order.reference,
-    }
 
 
 def fail_stale_start(*, payment_id: int) -> Payment:

@@ -7,16 +7,13 @@ Nothing here logs or raises with a secret, a provider token or a response body.
 import hashlib
 import hmac
 import logging
-import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
-import urllib3
 from django.conf import settings
 from django.core.cache import cache
 
@@ -35,6 +32,7 @@ from payments.vcc.errors import (
     VccUnavailable,
     VccUnknownConfigurationError,
 )
+from payments.vcc.http import RetryPolicy, never_connected, path_shape
 from payments.vcc.types import NewSession, SessionStatus
 
 log = logging.getLogger("payments.vcc")
@@ -42,21 +40,6 @@ log = logging.getLogger("payments.vcc")
 SCOPE = "globalpci"
 SESSION_PATH = "/v1/session"
 DIGITAL_SESSION_PATH = "/v1/digitalsession"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long a safe call is retried (token request and GET session)."""
-
-    attempts: int = 3
-    base_delay: float = 0.2
-    max_delay: float = 2.0
-    # A Retry-After longer than this is not slept through: the error goes to the caller.
-    max_retry_after: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        """Full-jitter exponential backoff before attempt number `attempt + 1`."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 # How long a process trusts its last look at the shared token (a poller makes hundreds of
@@ -434,21 +417,6 @@ class VccClient:
             f"VCC refused the request (HTTP {status}){': ' + text if text else ''}.",
             status=status,
         )
-
-
-def never_connected(error: requests.ConnectionError) -> bool:
-    """True when the connection could not even be opened (refused, no route, DNS): the
-    request cannot have reached VCC. A connection dropped later may have delivered it."""
-    reason = error.args[0] if error.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
-
-
-def path_shape(url: str) -> str:
-    """The path of `url` without host or query: safe to log (no credentials, no tokens)."""
-    path = url.split("://", 1)[-1]
-    path = path[path.find("/") :] if "/" in path else "/"
-    return path.split("?", 1)[0]
 
 
 _clients: dict[str, VccClient] = {}

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from payments.vcc.accounts import VccAccount, get_account
-from payments.vcc.client import RetryPolicy, VccClient, vcc_breaker
+from payments.vcc.client import VccClient, vcc_breaker
+from payments.vcc.http import RetryPolicy
 from tests.sandbox_fixtures import Sandbox
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, max_retry_after=1.0)

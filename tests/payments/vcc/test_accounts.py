@@ -17,7 +17,7 @@ from django.test import Client
 from pytest_django import Settings
 
 from payments.models import PaymentFlow
-from payments.services import order_values
+from payments.orders import order_values
 from payments.vcc.accounts import (
     BUILTIN_CLIENT_ID,
     BUILTIN_CLIENT_SECRET,
