@@ -9,6 +9,7 @@ from django.db.models import F
 from django.db.models.functions import Upper
 
 from customers.countries import COUNTRIES, address_rule
+from customers.names import ByteUpper
 from customers.phones import e164, phone_hint
 
 TRGM = "gin_trgm_ops"
@@ -69,6 +70,18 @@ class Customer(models.Model):
             GinIndex(OpClass(Upper("email"), TRGM), name="customer_email_trgm"),
             GinIndex(OpClass(F("phone"), TRGM), name="customer_phone_trgm"),
             models.Index(Upper("crm_id"), name="customer_crm_id_upper"),
+            # The desk's name search in the order it shows (selectors.search_customers): a name
+            # prefix is a range of this index, read in order and stopped at the page's length.
+            models.Index(
+                ByteUpper("last_name"),
+                ByteUpper("first_name"),
+                "id",
+                name="customer_name_order",
+                # The names themselves too: a filter on the other words of a name is read
+                # from the index alone (an index-only scan).
+                include=["last_name", "first_name"],
+            ),
+            models.Index(ByteUpper("first_name"), name="customer_first_name_order"),
         ]
 
     def __str__(self) -> str:

@@ -3,23 +3,13 @@ built without locking the customers table (CREATE INDEX CONCURRENTLY, so outside
 transaction). PostgreSQL only: elsewhere (SQLite in a
 newcomer's checkout) the operations change the migration state and nothing else."""
 
-from typing import Any
-
 import django.db.models.functions.text
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
+from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 from django.db.models import F
 
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    def database_forwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, *args)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, *args)
+from agentdesk.shared.migrations import AddIndexConcurrentlyOnPostgres
 
 
 def trigram_index(field: str, name: str, *, upper: bool = True) -> AddIndexConcurrentlyOnPostgres:

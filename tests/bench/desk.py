@@ -168,7 +168,7 @@ def main() -> None:
         final_status = f"/desk/payments/{data.final.pk}/status/"
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+                cursor.execute("VACUUM ANALYZE")
         rows = [
             measure("desk page (full)", lambda: client.get("/desk/"), 200),
             measure(
