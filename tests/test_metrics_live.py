@@ -1,7 +1,11 @@
-"""The Celery workers' /metrics (agentdesk/metrics.py: METRICS_WORKER_BIND, with
-PROMETHEUS_MULTIPROC_DIR): a real worker whose pool processes bring sandbox payments' results
-home serves their counters added up over its processes, behind the same token."""
+"""Metrics across real processes (agentdesk/metrics.py, PROMETHEUS_MULTIPROC_DIR): a Celery
+worker whose pool processes bring sandbox payments' results home serves their counters, added
+up, on METRICS_WORKER_BIND behind the token; a real gunicorn empties the directory as it
+starts and adds up its workers' counters, those of workers that ended included."""
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +21,12 @@ from tests.payments.test_results_live import (  # noqa: F401  (fixtures)
     this_test_database_url,
     wait_until_settled,
 )
-from tests.realparts import RedisServer, celery, django_env, free_port, wait_for
+from tests.realparts import Process, RedisServer, celery, django_env, free_port, wait_for
 from tests.sandbox_fixtures import Sandbox
 
 pytestmark = [pytest.mark.services, pytest.mark.live, pytest.mark.timeout(240)]
 
+GUNICORN = ["agentdesk.wsgi:application", "--config", "python:agentdesk.gunicorn"]
 TOKEN = "w" * 24 + "-worker-scrape-token-0123"
 
 
@@ -91,3 +96,58 @@ def test_a_worker_serves_its_pool_processes_counters(
         assert list((tmp_path / "metrics").glob("counter_*.db"))  # one file per process
     finally:
         worker.stop()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_gunicorn_adds_up_its_workers_counters_even_after_one_ends(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"left by a previous run")
+    web = Process(
+        "web",
+        [sys.executable, "-m", "gunicorn", *GUNICORN],
+        env=django_env(
+            DATABASE_URL=this_test_database_url(),
+            VAR_DIR=str(tmp_path / "var"),
+            WEB_BIND=f"127.0.0.1:{port}",
+            WEB_CONCURRENCY="2",
+            WEB_THREADS="2",
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+            METRICS_TOKEN=TOKEN,
+        ),
+        log_dir=tmp_path,
+    )
+
+    def refused_webhooks(count: int) -> None:
+        for _ in range(count):
+            answer = requests.post(f"{base}/payments/webhook/vcc", data="{}", timeout=10)
+            assert answer.status_code == 401
+
+    try:
+        web.start(ready="Booting worker")
+        wait_for(lambda: len(_children(web.pid)) == 2, timeout=30, what="two gunicorn workers")
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, timeout=30, what="web")
+        assert not (metrics_dir / "counter_1.db").exists()  # emptied as gunicorn started
+        refused_webhooks(10)
+        first = _children(web.pid)
+        for child in first:
+            os.kill(child, signal.SIGTERM)  # gunicorn starts new workers in their place
+        wait_for(
+            lambda: len(set(_children(web.pid)) - set(first)) == 2,
+            timeout=30,
+            what="two new gunicorn workers",
+        )
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, timeout=30, what="web")
+        refused_webhooks(10)
+
+        refused = ("agentdesk_webhook_deliveries_total", frozenset({("outcome", "refused")}))
+        assert scrape(f"{base}/metrics").get(refused) == 20
+    finally:
+        web.stop()
