@@ -10,9 +10,15 @@ caller typed: a flow's name, a state, a VCC account's name, an endpoint's shape,
 word. Those are few, so the series stay few.
 """
 
+import os
 import re
 
 from prometheus_client import Counter, Histogram
+
+# prometheus_client writes each process's values there from the first increment on: a missing
+# directory must not make a payment's step fail (gunicorn and the worker empty it as they start).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 PREFIX = "agentdesk"
 
