@@ -17,7 +17,7 @@ import requests
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
-from pytest_django import Settings
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from agentdesk.shared.metrics import endpoint_shape
 from payments import poller
@@ -108,7 +108,9 @@ def test_a_sandbox_payment_moves_the_counters_and_no_label_holds_a_guid_or_a_car
     assert not any(str(payment.pk) == label or order.reference in label for label in labels)
 
 
-def test_the_gauges_say_what_is_waiting(db: None) -> None:
+def test_the_gauges_say_what_is_waiting(
+    db: None, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     now = timezone.now()
     builders.live_payment(next_poll_in=timedelta(seconds=5))
     overdue = builders.live_payment()
@@ -119,7 +121,8 @@ def test_the_gauges_say_what_is_waiting(db: None) -> None:
     builders.payment(state=Payment.State.APPROVED, flagged=True)
     builders.payment(state=Payment.State.DECLINED)
 
-    samples = scrape()
+    with django_assert_num_queries(3):  # live and unknown, flagged, the poller's schedule
+        samples = scrape()
 
     assert value(samples, "agentdesk_payments_live", state="in_progress") == 2
     assert value(samples, "agentdesk_payments_live", state="starting") == 0
