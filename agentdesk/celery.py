@@ -41,4 +41,8 @@ class Heartbeat(bootsteps.StartStopStep):
 app.steps["worker"].add(Heartbeat)
 
 # Connects the signals that carry a web request's id into the tasks it enqueues.
-import agentdesk.logs  # noqa: E402, F401
+import agentdesk.logs  # noqa: E402
+
+# Connects the signals that keep Prometheus' multi-process files right and serve the workers'
+# /metrics (METRICS_WORKER_BIND).
+import agentdesk.metrics  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """gunicorn settings, read from the environment (see .env.example)."""
 
 import os
+from typing import Any
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -13,3 +14,17 @@ accesslog = "-"
 # typed by mistake (a card number, see docs/security.md) never reaches the access log.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server: object) -> None:
+    """Before the workers start: forget a previous run's metric files (agentdesk/metrics.py)."""
+    from agentdesk.metrics import clear_directory
+
+    clear_directory()
+
+
+def child_exit(server: object, worker: Any) -> None:
+    """A worker process ended: its live gauges go, its counters stay in the sum."""
+    from agentdesk.metrics import process_exited
+
+    process_exited(worker.pid)

@@ -81,6 +81,14 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
     elif "*" in hosts:  # type: ignore[operator]
         problems.append("ALLOWED_HOSTS holds '*': list the host names this app answers on.")
     problems.extend(_webhook_problems(settings))
+    metrics_token = str(settings.get("METRICS_TOKEN") or "")
+    if metrics_token and (
+        metrics_token in published_values() or len(metrics_token) < MIN_WEBHOOK_SECRET_LENGTH
+    ):
+        problems.append(
+            f"METRICS_TOKEN is published or too weak: use at least {MIN_WEBHOOK_SECRET_LENGTH} "
+            "random characters (or leave it empty: /metrics is then not served)."
+        )
     return problems
 
 

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz, answered before anything else (agentdesk/health.py).
     "agentdesk.health.HealthMiddleware",
+    # /metrics for Prometheus (not public), and the desk's request latency (agentdesk/metrics.py).
+    "agentdesk.metrics.MetricsMiddleware",
     # The request id of every log line and enqueued task (agentdesk/logs.py).
     "agentdesk.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -402,5 +404,11 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV),
         release=env.str("SENTRY_RELEASE", default=""),
     )
+
+# Prometheus (agentdesk/metrics.py, docs/operations.md): /metrics asks for
+# "Authorization: Bearer <METRICS_TOKEN>"; without a token it is answered only outside
+# production. METRICS_WORKER_BIND (host:port) makes each Celery worker serve its own /metrics.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_WORKER_BIND = env.str("METRICS_WORKER_BIND", default="")
 
 refuse_unsafe_production(globals())

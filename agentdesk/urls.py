@@ -6,6 +6,7 @@ from django.urls import include, path
 from agentdesk.desk import views as desk_views
 from agentdesk.staff.signin import ThrottledAuthenticationForm
 from agentdesk.staff.views import SignInView
+from payments.admin.dashboard import dashboard_view
 
 # Admin's own sign-in page counts and locks failures like ours (agentdesk/staff/signin.py).
 admin.site.login_form = ThrottledAuthenticationForm
@@ -16,6 +17,7 @@ urlpatterns = [
     path("desk/", include("agentdesk.desk.urls")),
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("payments/", include("payments.urls")),
 ]

@@ -25,6 +25,7 @@ from agentdesk.shared import logcontext
 from agentdesk.shared.text import fit
 from agentdesk.staff import audit
 from agentdesk.staff.models import Agent, AuditEntry
+from payments import metrics as payments_metrics
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, order_values
 from payments.states import RESULT_STATES, Mover, move
@@ -109,6 +110,7 @@ def start_payment(
             payment=payment.pk,
             flow=flow.name,
         )
+    payments_metrics.count_started(flow.name)
 
     try:
         session = client_for(flow.account).create_session(
@@ -227,6 +229,7 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
             if state == State.UNKNOWN:
                 payment.message = fit(Payment, "message", why)
             _transition(payment, state, source=source, message=why, data=facts)
+            payments_metrics.observe_result_delay(source, status.last_updated_on)
             return payment
         same = payment.state == state and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
@@ -385,6 +388,8 @@ def _transition(
     if not payment.is_live:
         payment.next_poll_at = None
         payment.finished_at = payment.finished_at or now
+        if from_state in Payment.LIVE_STATES:
+            payments_metrics.count_ended(payment, to_state)
     payment.save()
     PaymentEvent.objects.create(
         payment=payment,

@@ -11,6 +11,7 @@ from datetime import timedelta
 from celery import Task, current_app, shared_task
 
 from payments import health, poller, services, webhooks
+from payments.metrics import count_poll_reads, count_webhook
 
 log = logging.getLogger("payments.tasks")
 
@@ -33,6 +34,7 @@ def poll_due(self: "Task[[], None]") -> None:
     tally = poller.run_round(worker=self.request.hostname or "")
     if tally is None:
         return
+    count_poll_reads(tally)
     if tally.total() >= poller.ROUND_SIZE:
         current_app.send_task(poller.ROUND_TASK)
     if tally:
@@ -44,7 +46,9 @@ def process_webhook(delivery_id: int) -> None:
     """Apply a stored webhook delivery; one whose payment is not known yet is tried again
     shortly (the sweep would also find it)."""
     delivery = webhooks.process(delivery_id=delivery_id)
-    if delivery.status == webhooks.Status.RECEIVED:
+    is_retry = delivery.status == webhooks.Status.RECEIVED
+    count_webhook("retry" if is_retry else delivery.status)
+    if is_retry:
         services.enqueue(
             webhooks.PROCESS_TASK, delivery_id, countdown=timedelta(seconds=2 * delivery.attempts)
         )

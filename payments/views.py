@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from agentdesk.staff.audit import client_ip
 from payments import webhooks
+from payments.metrics import count_webhook
 
 # Largest body we accept; VCC's result is a few kilobytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -78,6 +79,7 @@ def webhook(request: HttpRequest) -> JsonResponse:
 
     Stored first (card data redacted), answered 200 at once; processed by a task."""
     if not webhooks.token_valid(_bearer(request)):
+        count_webhook("refused")
         return _oauth_error(
             "invalid_token", 401, **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
@@ -86,6 +88,7 @@ def webhook(request: HttpRequest) -> JsonResponse:
         body=raw[:MAX_BODY_BYTES].decode("utf-8", errors="replace"),
         too_large=len(raw) > MAX_BODY_BYTES,
     )
+    count_webhook(delivery.status)
     if delivery.status == webhooks.Status.INVALID:
         return JsonResponse({"error": delivery.error, "delivery": delivery.pk}, status=400)
     return JsonResponse({"received": True, "delivery": delivery.pk})

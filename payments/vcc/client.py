@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from agentdesk.shared import metrics
 from agentdesk.shared.breaker import CircuitBreaker
 from payments.vcc import parsing
 from payments.vcc.accounts import VccAccount, env_key, get_account
@@ -197,9 +198,11 @@ class VccClient:
             try:
                 access_token, expires_in = self._fetch_token()
             except VccError as error:
+                metrics.vcc_token_fetches.labels(account=self.account.name, outcome="failed").inc()
                 failure = (time.time(), str(error))
                 cache.set(self._token_outcome_key, failure, timeout=TOKEN_FAILURE_REMEMBERED)
                 raise
+            metrics.vcc_token_fetches.labels(account=self.account.name, outcome="ok").inc()
             cache.set(self._token_outcome_key, "", timeout=None)
             # Refresh a little before VCC's expiry: 10% of the lifetime, at least 30 s.
             margin = max(30.0, expires_in * 0.1)
@@ -345,13 +348,17 @@ class VccClient:
                 f"VCC (account '{self.account.name}') cannot be reached. Try again shortly."
             ) from None
         finally:
+            seconds = time.monotonic() - started
             log.info(
                 "vcc_call account=%s method=%s path=%s status=%s duration_ms=%.0f",
                 self.account.name,
                 method,
                 path_shape(url),
                 status,
-                (time.monotonic() - started) * 1000,
+                seconds * 1000,
+            )
+            metrics.count_vcc_call(
+                self.account.name, method, url, self.account.api_url, status, seconds
             )
         if response.status_code >= 500:
             self.breaker.failed(self.account.name)
