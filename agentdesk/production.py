@@ -80,6 +80,11 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
         problems.append("ALLOWED_HOSTS is empty: list the host names this app answers on.")
     elif "*" in hosts:  # type: ignore[operator]
         problems.append("ALLOWED_HOSTS holds '*': list the host names this app answers on.")
+    if not settings.get("MFA_REQUIRED_FOR_STAFF"):
+        problems.append(
+            "MFA_REQUIRED_FOR_STAFF is off: supervisors and administrators must use a second "
+            "factor in production (PCI DSS 8.4.2)."
+        )
     problems.extend(_webhook_problems(settings))
     return problems
 

@@ -1,5 +1,6 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -8,6 +9,8 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
@@ -37,6 +40,14 @@ def signed_in(user: User, **defaults: Any) -> Client:
     client = Client(**defaults)
     client.force_login(user)
     return client
+
+
+def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app holding `device`'s secret shows now (or that many time
+    steps later: a code of the current step, once used, is refused as a replay)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
 
 
 def customer(**fields: Any) -> Customer:
