@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
@@ -48,6 +49,15 @@ def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():0{device.digits}d}"
+
+
+def second_factor(user: User, *, recovery_codes: tuple[str, ...] = ()) -> TOTPDevice:
+    """`user` with an authenticator set up (and these recovery codes), as enrolment leaves it."""
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    recovery = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    for code in recovery_codes:
+        StaticToken.objects.create(device=recovery, token=code)
+    return device
 
 
 def customer(**fields: Any) -> Customer:

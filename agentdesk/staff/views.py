@@ -88,7 +88,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
                 "registration/recovery_codes.html",
                 {"codes": codes, "next": _next(request)},
             )
-        form.add_error("code", "That code is wrong or expired: type the one your app shows now.")
+        form.add_error(
+            "code",
+            "That code is wrong or expired: wait a few seconds, then type the one your app "
+            "shows now.",
+        )
     qr = segno.make(device.config_url, error="m")
     context = {
         "form": form,
