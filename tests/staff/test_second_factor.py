@@ -194,3 +194,18 @@ def test_supervisors_cannot_reset_a_second_factor(supervisor_client, agent_user)
         {"action": "reset_second_factor", "_selected_action": [agent_user.pk]},
     )
     assert TOTPDevice.objects.filter(user=agent_user).exists()
+
+
+def test_the_secret_is_not_shown_again_once_set_up(required, supervisor_user) -> None:
+    # Someone holding only the password must not be able to enrol a device of their own.
+    device = builders.second_factor(supervisor_user)
+    client = password_signed_in("supervisor")
+    response = client.get("/login/enrol/?next=/admin/")
+    assert response.headers["Location"] == "/login/code/?next=%2Fadmin%2F"
+    assert send_code(client, "123456", "/login/enrol/").status_code == 302
+    assert list(TOTPDevice.objects.filter(user=supervisor_user)) == [device]
+
+
+def test_the_code_pages_ask_an_outsider_to_sign_in() -> None:
+    for url in ("/login/code/", "/login/enrol/"):
+        assert Client().get(url).headers["Location"] == f"/login/?next={url}"
