@@ -15,7 +15,8 @@ GOOD_SECRET = "k9#Qv2$Lr7!xP4@mZ8^tW1&bN6*cY3(hJ5)gF0_dS-aE+uR=oI"
 SETTING_KEYS = (
     "DJANGO_ENV DEBUG SECRET_KEY ALLOWED_HOSTS DATABASE_URL REDIS_URL CELERY_BROKER_URL "
     "VCC_SANDBOX_ENABLED VCC_ACCOUNTS SITE_URL VAR_DIR ENV_FILE WEBHOOK_CLIENT_ID "
-    "WEBHOOK_CLIENT_SECRET MFA_REQUIRED_FOR_STAFF MFA_FOR_AGENTS TRUSTED_PROXIES"
+    "WEBHOOK_CLIENT_SECRET MFA_REQUIRED_FOR_STAFF MFA_FOR_AGENTS TRUSTED_PROXIES "
+    "LOGIN_FAILURE_LIMIT LOGIN_FAILURE_WINDOW_SECONDS"
 ).split()
 
 
@@ -156,6 +157,8 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
             "WEBHOOK_CLIENT_SECRET is too weak",
         ),
         ({"MFA_REQUIRED_FOR_STAFF": "false"}, "MFA_REQUIRED_FOR_STAFF is off"),
+        ({"LOGIN_FAILURE_LIMIT": "11"}, "LOGIN_FAILURE_LIMIT must be between 1 and 10"),
+        ({"LOGIN_FAILURE_WINDOW_SECONDS": "900"}, "LOGIN_FAILURE_WINDOW_SECONDS must be at least"),
         (
             # Any value .env.example publishes, not only the webhook defaults.
             {
