@@ -372,8 +372,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 # The client address of the audit trail and of axes (agentdesk/staff/addresses.py).
 AXES_CLIENT_IP_CALLABLE = "agentdesk.staff.addresses.client_address"
-# A card number typed as a username is scrubbed before axes stores it; the form's other fields
-# are not stored at all.
+# A card number typed as a username is scrubbed before axes stores it, and what axes keeps of
+# the posted form (and logs) masks these fields.
 AXES_USERNAME_CALLABLE = "agentdesk.staff.signin.typed_username"
 AXES_SENSITIVE_PARAMETERS = ["username", "password", "csrfmiddlewaretoken", "code"]
 # The proxies in front of the app, one entry per hop from the client's side to ours, each an
