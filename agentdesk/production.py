@@ -6,6 +6,7 @@ alike, with one message naming every key to fix.
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +18,9 @@ MIN_SECRET_KEY_LENGTH = 50
 # defaults): anyone who has read this repository knows them.
 PUBLISHED_WEBHOOK_CREDENTIALS = frozenset({"builtin-webhook-client", "builtin-webhook-secret"})
 MIN_WEBHOOK_SECRET_LENGTH = 32
+# PCI DSS 8.3.4: lock after at most 10 failed attempts, for at least 30 minutes.
+MAX_SIGN_IN_FAILURES = 10
+MIN_SIGN_IN_LOCK = timedelta(minutes=30)
 ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 _ENV_LINE = re.compile(r"^[ \t]*#?[ \t]*[A-Z][A-Z0-9_]*=(.*)$", re.MULTILINE)
 
@@ -80,6 +84,22 @@ def production_problems(settings: Mapping[str, object]) -> list[str]:
         problems.append("ALLOWED_HOSTS is empty: list the host names this app answers on.")
     elif "*" in hosts:  # type: ignore[operator]
         problems.append("ALLOWED_HOSTS holds '*': list the host names this app answers on.")
+    limit = settings.get("LOGIN_FAILURE_LIMIT")
+    if not isinstance(limit, int) or not 0 < limit <= MAX_SIGN_IN_FAILURES:
+        problems.append(
+            f"LOGIN_FAILURE_LIMIT must be between 1 and {MAX_SIGN_IN_FAILURES} (PCI DSS 8.3.4)."
+        )
+    window = settings.get("LOGIN_FAILURE_WINDOW")
+    if not isinstance(window, timedelta) or window < MIN_SIGN_IN_LOCK:
+        problems.append(
+            "LOGIN_FAILURE_WINDOW_SECONDS must be at least "
+            f"{int(MIN_SIGN_IN_LOCK.total_seconds())} (PCI DSS 8.3.4: a 30-minute lock)."
+        )
+    if not settings.get("MFA_REQUIRED_FOR_STAFF"):
+        problems.append(
+            "MFA_REQUIRED_FOR_STAFF is off: supervisors and administrators must use a second "
+            "factor in production (PCI DSS 8.4.2)."
+        )
     problems.extend(_webhook_problems(settings))
     metrics_token = str(settings.get("METRICS_TOKEN") or "")
     if metrics_token and (

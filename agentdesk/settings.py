@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from python_ipware import IpWare
 
 from agentdesk.production import refuse_unsafe_production
 from payments.vcc.accounts import ACCOUNT_KEYS, BUILTIN, env_key
@@ -61,6 +62,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "template_partials",
+    # Staff security (docs/security.md): the second factor and sign-in throttling. Before our
+    # staff app, whose admin replaces their admin pages.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "agentdesk.staff",
     "customers",
     "payments",
@@ -81,10 +88,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then: whoever needs a second factor uses it before anything else.
+    "django_otp.middleware.OTPMiddleware",
+    "agentdesk.staff.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked sign-in into the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "agentdesk.urls"
@@ -151,6 +163,11 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes checks and counts every password sign-in first, then Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -339,9 +356,48 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Sign-in throttling: this many failures per username or address within the window lock it.
+# Sign-in throttling (django-axes): this many failed sign-ins of one username from one client
+# address lock that pair for the window after the last one. Locking the pair, not the address,
+# keeps one office behind one proxy from locking everyone; administrators see and unlock locked
+# sign-ins in admin (Axes -> Access attempts).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900))
+# PCI DSS 8.3.4: at most 10 attempts, locked for at least 30 minutes (production refuses less).
+LOGIN_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=1800))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = LOGIN_FAILURE_WINDOW
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+# Successful sign-ins are in our audit trail already; axes keeps only the failures.
+AXES_DISABLE_ACCESS_LOG = True
+# Locked sign-ins are shown in admin by our own page, whose unlocking is audited.
+AXES_ENABLE_ADMIN = False
+# The client address of the audit trail and of axes (agentdesk/staff/addresses.py).
+AXES_CLIENT_IP_CALLABLE = "agentdesk.staff.addresses.client_address"
+# A card number typed as a username is scrubbed before axes stores it, and what axes keeps of
+# the posted form (and logs) masks these fields.
+AXES_USERNAME_CALLABLE = "agentdesk.staff.signin.typed_username"
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "csrfmiddlewaretoken", "code"]
+# The proxies in front of the app, one entry per hop from the client's side to ours, each an
+# address or a network (e.g. "10.0.0.0/8" for one load balancer in that network). The client
+# address is read from X-Forwarded-For only when the request comes from these; empty: the
+# socket's address, and X-Forwarded-For is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    IpWare(proxy_list=TRUSTED_PROXIES)
+except ValueError as error:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
+
+# The second factor (django-otp: an authenticator app's TOTP code, or a one-time recovery
+# code). Supervisors and administrators must use one in production (the production profile
+# refuses to start without); in development it is off by default, so `make run` signs in with
+# a password alone. Agents: off unless MFA_FOR_AGENTS.
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=PRODUCTION)
+MFA_FOR_AGENTS = env.bool("MFA_FOR_AGENTS", default=False)
+MFA_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Agent desk")
 
 # The desk: where callers are found (customers/crm.py: builtin = our own customers, http = a
 # JSON CRM, docs/crm.md), and the defaults of manual entry.

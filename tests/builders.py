@@ -1,5 +1,6 @@
 """Small builder functions for test data: sensible defaults, override what the test is about."""
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -8,6 +9,9 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent
 from customers.models import BillingAddress, Customer
@@ -37,6 +41,23 @@ def signed_in(user: User, **defaults: Any) -> Client:
     client = Client(**defaults)
     client.force_login(user)
     return client
+
+
+def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app holding `device`'s secret shows now (or that many time
+    steps later: a code of the current step, once used, is refused as a replay)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def second_factor(user: User, *, recovery_codes: tuple[str, ...] = ()) -> TOTPDevice:
+    """`user` with an authenticator set up (and these recovery codes), as enrolment leaves it."""
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    recovery = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    for code in recovery_codes:
+        StaticToken.objects.create(device=recovery, token=code)
+    return device
 
 
 def customer(**fields: Any) -> Customer:

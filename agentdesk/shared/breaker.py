@@ -1,8 +1,8 @@
 """Counting failures and failing fast, shared by every process through the cache.
 
-`count_in_window` is the one counter (failures of a service, failed sign-ins); `CircuitBreaker`
-stops calling a service that keeps failing (VCC, the CRM) for a while, so that nobody waits
-for its timeouts one call after another.
+`count_in_window` is the one counter (failures of a service, refused webhook-token
+requests); `CircuitBreaker` stops calling a service that keeps failing (VCC, the CRM) for a
+while, so that nobody waits for its timeouts one call after another.
 """
 
 import time

@@ -8,13 +8,20 @@ Agents and Supervisors, to others, never to themselves. The checks are in the fo
 
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from agentdesk.staff.admin_base import AuditedModelAdmin, HistoryAdmin
+from agentdesk.staff import second_factor, signin
+from agentdesk.staff.admin_base import AuditedModelAdmin, HistoryAdmin, ReadOnly
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent, AuditEntry
 
 SUPERUSER_ONLY = "Only a superuser can grant this."
@@ -66,6 +73,10 @@ class AgentAdmin(AuditedModelAdmin):
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
+# Authenticator secrets are nobody's to read in admin, a superuser's neither: a user's second
+# factor is reset (an audited action on the user), never looked at.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 def _guarded_user_form(form: type[forms.ModelForm], granter: User) -> type[forms.ModelForm]:
@@ -96,6 +107,37 @@ def _guarded_user_form(form: type[forms.ModelForm], granter: User) -> type[forms
 
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):  # type: ignore[misc]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "has_second_factor"]
+    actions = ["reset_second_factor"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return super().get_queryset(request).annotate(second_factor=Exists(confirmed))
+
+    @admin.display(boolean=True, description="second factor", ordering="second_factor")
+    def has_second_factor(self, user: Any) -> bool:
+        return bool(user.second_factor)
+
+    @admin.action(
+        description="Reset the second factor of the selected users", permissions=["change"]
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Each user sets up a new authenticator at their next sign-in (a lost phone)."""
+        assert isinstance(request.user, User)
+        refused = [u.get_username() for u in queryset if not self.has_change_permission(request, u)]
+        if refused:
+            self.message_user(
+                request, f"Only a superuser can reset {', '.join(refused)}.", messages.ERROR
+            )
+            return
+        for user in queryset:
+            second_factor.reset(user=user, by=request.user, request=request)
+        self.message_user(
+            request,
+            f"Second factor reset for {queryset.count()} user(s): they set up a new "
+            "authenticator at their next sign-in.",
+        )
+
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
@@ -172,3 +214,54 @@ class AuditEntryAdmin(HistoryAdmin):
     date_hierarchy = "created_at"
     change_list_template = "admin/history_change_list.html"
     sortable_by = ()
+
+
+class LockedFilter(admin.SimpleListFilter):
+    title = "locked"
+    parameter_name = "locked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Locked now")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return locked_now(queryset)
+        return queryset
+
+
+def locked_now(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return queryset.filter(
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=since
+    )
+
+
+@admin.register(AccessAttempt)
+class LockedSignInAdmin(ReadOnly, admin.ModelAdmin):
+    """Failed sign-ins counted by django-axes, per username and address; administrators unlock
+    them (audited)."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "is_locked"]
+    list_filter = [LockedFilter]
+    search_fields = ["^username", "^ip_address"]
+    fields = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent"]
+    actions = ["unlock"]
+
+    @admin.display(boolean=True, description="locked")
+    def is_locked(self, attempt: AccessAttempt) -> bool:
+        since = timezone.now() - settings.AXES_COOLOFF_TIME
+        failures: int = attempt.failures_since_start
+        return failures >= settings.AXES_FAILURE_LIMIT and attempt.attempt_time >= since
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting is unlocking: only through the audited action below.
+        return False
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("axes.delete_accessattempt")
+
+    @admin.action(description="Unlock the selected sign-ins", permissions=["unlock"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        assert isinstance(request.user, User)
+        count = signin.unlock(queryset, by=request.user, request=request)
+        self.message_user(request, f"{count} sign-in(s) unlocked.")

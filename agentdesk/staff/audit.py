@@ -5,16 +5,14 @@ from django.http import HttpRequest
 
 from agentdesk.shared.cards import scrub_card_numbers
 from agentdesk.shared.text import fit
+from agentdesk.staff.addresses import client_address
 from agentdesk.staff.models import AuditEntry
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The socket's address (REMOTE_ADDR). Behind a proxy this is the proxy's: gunicorn's
-    FORWARDED_ALLOW_IPS does not rewrite it (trusted-proxy addresses come with django-axes,
-    the next part of issue 11; see docs/security.md)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, as django-axes sees it (agentdesk/staff/addresses.py: through
+    TRUSTED_PROXIES only)."""
+    return client_address(request)
 
 
 def record(

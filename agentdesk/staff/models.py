@@ -42,6 +42,11 @@ class AuditEntry(models.Model):
         PAYMENTS_EXPORTED = "payments_exported", "Payments exported"
         ADMIN_CHANGE = "admin_change", "Admin change"
         WEBHOOK_TOKEN_REFUSED = "webhook_token_refused", "Webhook token refused"
+        SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
+        SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor set up"
+        SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor refused"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -41,3 +41,15 @@ def test_demo_data_is_valid_by_the_models_own_rules() -> None:
     for model in (Customer, BillingAddress, Order, PaymentFlow):
         for instance in model.objects.all():
             instance.full_clean()
+
+
+def test_demo_data_says_how_to_sign_in(settings) -> None:
+    out = StringIO()
+    call_command("demo_data", stdout=out)
+    printed = out.getvalue()
+    assert "/login/ as:" in printed and "supervisor" in printed and "agentdesk-demo" in printed
+    assert "The password alone signs in" in printed
+    settings.MFA_REQUIRED_FOR_STAFF = True
+    out = StringIO()
+    call_command("demo_data", stdout=out)
+    assert "QR code" in out.getvalue() and "recovery codes" in out.getvalue()

@@ -15,7 +15,8 @@ GOOD_SECRET = "k9#Qv2$Lr7!xP4@mZ8^tW1&bN6*cY3(hJ5)gF0_dS-aE+uR=oI"
 SETTING_KEYS = (
     "DJANGO_ENV DEBUG SECRET_KEY ALLOWED_HOSTS DATABASE_URL REDIS_URL CELERY_BROKER_URL "
     "VCC_SANDBOX_ENABLED VCC_ACCOUNTS SITE_URL VAR_DIR ENV_FILE WEBHOOK_CLIENT_ID "
-    "WEBHOOK_CLIENT_SECRET"
+    "WEBHOOK_CLIENT_SECRET MFA_REQUIRED_FOR_STAFF MFA_FOR_AGENTS TRUSTED_PROXIES "
+    "LOGIN_FAILURE_LIMIT LOGIN_FAILURE_WINDOW_SECONDS"
 ).split()
 
 
@@ -103,6 +104,8 @@ def test_good_production_profile_starts_and_is_hardened(tmp_path: Path) -> None:
         "SESSION_COOKIE_SECURE",
         "SECURE_HSTS_SECONDS",
         "VCC_SANDBOX_ENABLED",
+        "MFA_REQUIRED_FOR_STAFF",
+        "MFA_FOR_AGENTS",
         **PRODUCTION_OK,
     )
     assert values == {
@@ -111,6 +114,8 @@ def test_good_production_profile_starts_and_is_hardened(tmp_path: Path) -> None:
         "SESSION_COOKIE_SECURE": True,
         "SECURE_HSTS_SECONDS": 31536000,
         "VCC_SANDBOX_ENABLED": False,
+        "MFA_REQUIRED_FOR_STAFF": True,
+        "MFA_FOR_AGENTS": False,
     }
 
 
@@ -151,6 +156,9 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
             {"WEBHOOK_CLIENT_ID": "vonage", "WEBHOOK_CLIENT_SECRET": "a" * 40},
             "WEBHOOK_CLIENT_SECRET is too weak",
         ),
+        ({"MFA_REQUIRED_FOR_STAFF": "false"}, "MFA_REQUIRED_FOR_STAFF is off"),
+        ({"LOGIN_FAILURE_LIMIT": "11"}, "LOGIN_FAILURE_LIMIT must be between 1 and 10"),
+        ({"LOGIN_FAILURE_WINDOW_SECONDS": "900"}, "LOGIN_FAILURE_WINDOW_SECONDS must be at least"),
         (
             # Any value .env.example publishes, not only the webhook defaults.
             {
@@ -169,6 +177,17 @@ def test_production_refuses_to_start_when_unsafe(
     assert result.returncode != 0
     assert "Refusing to start with DJANGO_ENV=production" in result.stderr
     assert complaint in result.stderr
+
+
+def test_development_signs_staff_in_with_a_password_alone(tmp_path: Path) -> None:
+    values = read_settings(tmp_path, "MFA_REQUIRED_FOR_STAFF", "MFA_FOR_AGENTS")
+    assert values == {"MFA_REQUIRED_FOR_STAFF": False, "MFA_FOR_AGENTS": False}
+
+
+def test_a_trusted_proxy_that_is_no_address_is_refused(tmp_path: Path) -> None:
+    result = run_python("import django; django.setup()", tmp_path, TRUSTED_PROXIES="lb.local")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr
 
 
 def test_production_names_every_problem_at_once(tmp_path: Path) -> None:

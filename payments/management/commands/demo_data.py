@@ -96,8 +96,30 @@ class Command(BaseCommand):
             self.load_customers()
             self.load_flows()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"Sign in at {settings.SITE_URL}/login/ as:")
         for username, _, _, group, _, _ in USERS:
             self.stdout.write(f"  {username:<14} / {DEMO_PASSWORD}   ({group})")
+        self.stdout.write(self.second_factor_note())
+
+    def second_factor_note(self) -> str:
+        asked = [
+            who
+            for who, on in (
+                ("supervisor and administrator", settings.MFA_REQUIRED_FOR_STAFF),
+                ("agents", settings.MFA_FOR_AGENTS),
+            )
+            if on
+        ]
+        if not asked:
+            return (
+                "The password alone signs in (MFA_REQUIRED_FOR_STAFF and MFA_FOR_AGENTS are "
+                "off in development)."
+            )
+        return (
+            f"Then a second factor ({' and '.join(asked)}): the first sign-in shows a QR code "
+            "to scan with an authenticator app (or its secret to type in), confirmed by the "
+            "app's code, and recovery codes to keep; later sign-ins ask for the app's code."
+        )
 
     def load_users(self) -> None:
         for username, first, last, group_name, staff, vcc_id in USERS:
