@@ -248,15 +248,16 @@ def test_repeated_and_out_of_order_webhooks_change_the_order_once(
     )
     payment = Payment.objects.select_related("order").get(pk=payment.pk)
     assert_applied_once(payment, State.APPROVED)
-    assert list(payment.events.values_list("source", "kind")) == [
+    # Deliveries that rang together are confirmed by one read; later ones by a read each.
+    events = list(payment.events.values_list("source", "kind"))
+    assert events[:3] == [
         (Source.AGENT, Kind.STATE_CHANGED),
         (Source.SYSTEM, Kind.STATE_CHANGED),
         (Source.WEBHOOK, Kind.STATE_CHANGED),
-        (Source.WEBHOOK, Kind.REPEATED),
-        (Source.WEBHOOK, Kind.REPEATED),
     ]
+    assert set(events[3:]) <= {(Source.WEBHOOK, Kind.REPEATED)}
     late = WebhookDelivery.objects.get(body__contains='"InProgress"')
-    assert late.error == "Session not finished (InProgress)"
+    assert late.error == "VCC has finished the session since"
 
 
 # --- Faults -------------------------------------------------------------------------------
