@@ -8,11 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from payments import poller, webhook_health, webhooks
+from payments import poller, services, webhook_health, webhooks
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
+from payments.orders import PaymentBlocked
 from payments.vcc.client import client_for
 from tests import builders
 from tests.conftest import SentTasks
@@ -97,7 +99,7 @@ def test_many_deliveries_queue_one_round(sandbox: Sandbox, sent_tasks: SentTasks
 
 
 def test_a_forged_accept_for_an_unkeyed_session_is_not_applied_and_is_flagged(
-    sandbox: Sandbox, sent_tasks: SentTasks
+    sandbox: Sandbox, sent_tasks: SentTasks, supervisor_user: User
 ) -> None:
     payment = sandboxed_payment(sandbox)  # nobody has keyed anything
     post(forged_accept(payment))
@@ -114,6 +116,10 @@ def test_a_forged_accept_for_an_unkeyed_session_is_not_applied_and_is_flagged(
     assert event.data["delivery"] == delivery.pk
     assert event.data["claimed"]["decision"] == "ACCEPT"
     assert not webhook_health.healthy()  # a forgery confirms nothing
+    with pytest.raises(PaymentBlocked, match="still waiting for VCC"):
+        services.resolve_payment(
+            payment=payment, supervisor=supervisor_user, outcome="approved", reason="forged?"
+        )
     # VCC's own word, when it comes, applies as usual.
     sandbox.complete(payment.session_guid or "", "declined")
     Payment.objects.filter(pk=payment.pk).update(next_poll_at=timezone.now())
