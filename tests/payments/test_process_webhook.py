@@ -202,7 +202,9 @@ def test_the_admin_replays_for_those_allowed(
     form = {"action": "replay", "_selected_action": [delivery.pk]}
 
     client.force_login(supervisor_user)  # may read deliveries, not replay them
-    assert client.get(url).status_code == 200
+    listed = client.get(url)
+    assert listed.status_code == 200
+    assert "Confirmed by VCC" in listed.content.decode()  # what happened to each delivery
     sent_tasks.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, form)
