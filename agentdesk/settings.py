@@ -324,6 +324,11 @@ PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", def
 # the worker's concurrency: a pool process stays free for webhooks).
 PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=32)
 PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
+# While webhooks are healthy (docs/results.md, *Polling that respects VCC*: a delivery VCC
+# confirmed within WEBHOOK_HEALTHY_WINDOW, and no result since that the poller had to find
+# itself), a live session is read only this often: a safety net. Otherwise the schedule above.
+PAYMENT_POLL_SAFETY_NET = timedelta(seconds=env.int("PAYMENT_POLL_SAFETY_NET_SECONDS", default=60))
+WEBHOOK_HEALTHY_WINDOW = timedelta(seconds=env.int("WEBHOOK_HEALTHY_WINDOW_SECONDS", default=120))
 # How often celery beat starts a round of the batch poller; a round takes the reads due within
 # half a tick too, so reads land on schedule rather than a tick late.
 PAYMENT_POLL_TICK = timedelta(seconds=1)

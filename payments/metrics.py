@@ -137,5 +137,6 @@ def count_poll_reads(tally: Mapping[str, int]) -> None:
 
 
 def count_webhook(outcome: str) -> None:
-    """Count a webhook delivery's step: refused, received, invalid, processed, ignored, retry."""
+    """Count a webhook delivery's step: refused, received, invalid, ignored, retry, and how VCC's
+    own read settled it (confirmed, contradicted, unconfirmed)."""
     metrics.webhook_deliveries.labels(outcome=outcome).inc()

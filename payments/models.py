@@ -176,6 +176,9 @@ class Payment(models.Model):
     # Polling outbox: when the next GET of the session is due (None when no poll is wanted).
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
+    # A webhook delivery rang for this session at this time: the next read confirms it with
+    # VCC (payments/webhooks.py); cleared when that read has settled the deliveries.
+    rung_at = models.DateTimeField(null=True, blank=True)
     # The request id of the desk click that started it: every log line about this payment
     # carries it, in web and worker alike (docs/operations.md).
     request_id = models.CharField(max_length=64, blank=True, default="")
@@ -299,8 +302,13 @@ class WebhookDelivery(models.Model):
     """A webhook POST from VCC, stored raw before anything else is done with it."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
+        # Stored, waiting for VCC's own word on the session (docs/results.md).
+        RECEIVED = "received", "Received (awaiting VCC's confirmation)"
+        CONFIRMED = "confirmed", "Confirmed by VCC"
+        CONTRADICTED = "contradicted", "Contradicted by VCC (flagged)"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed: VCC could not be read"
+        # Deliveries applied before results were confirmed with VCC.
+        PROCESSED = "processed", "Processed (before confirmation)"
         IGNORED = "ignored", "Ignored"
         INVALID = "invalid", "Invalid"
 

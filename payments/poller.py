@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agentdesk.shared import logcontext
-from payments import services, webhooks
+from payments import services, webhook_health, webhooks
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
@@ -61,14 +61,18 @@ def last_read_at(session_started_at: datetime) -> datetime:
     return session_started_at + settings.VCC_RESULT_RETENTION - LAST_READ_MARGIN
 
 
-def next_read_at(*, session_started_at: datetime, now: datetime) -> datetime | None:
-    """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, never after its
-    last read), or None when the read just made was the last."""
+def next_read_at(
+    *, session_started_at: datetime, now: datetime, safety_net: bool = False
+) -> datetime | None:
+    """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, or only every
+    PAYMENT_POLL_SAFETY_NET while webhooks are healthy; never after its last read), or None
+    when the read just made was the last."""
     last = last_read_at(session_started_at)
     if now >= last:
         return None
     age = now - session_started_at
-    interval = next(
+    interval = settings.PAYMENT_POLL_SAFETY_NET if safety_net else None
+    interval = interval or next(
         interval
         for interval, until in settings.PAYMENT_POLL_SCHEDULE
         if until is None or age < until
@@ -89,6 +93,7 @@ class Claim:
     currency: str
     session_started_at: datetime
     lease_until: datetime
+    rung_at: datetime | None = None  # a webhook delivery asked for this read
 
 
 def claim_due(
@@ -107,7 +112,7 @@ def claim_due(
     ).order_by("next_poll_at")
     if payment_id is not None:
         due = due.filter(pk=payment_id)
-    fields = ("pk", "next_poll_at", "session_guid", "flow__account", "order__currency")
+    fields = ("pk", "next_poll_at", "session_guid", "flow__account", "order__currency", "rung_at")
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             rows = list(
@@ -125,8 +130,8 @@ def claim_due(
                 ).update(next_poll_at=lease_until)
             ]
     return [
-        Claim(pk, guid, account, currency, started, lease_until)
-        for pk, _, guid, account, currency, started in rows
+        Claim(pk, guid, account, currency, started, lease_until, rung_at)
+        for pk, _, guid, account, currency, rung_at, started in rows
     ]
 
 
@@ -140,6 +145,7 @@ class Read:
     claim: Claim
     status: SessionStatus | None = None
     error: VccError | AccountConfigError | None = None
+    sent_at: datetime | None = None  # when the GET was sent
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -165,13 +171,14 @@ def read_session(claim: Claim, *, not_after: float | None = None) -> Read:
     the pool's threads; the database work stays in the calling thread."""
     if not_after is not None and time.monotonic() > not_after:
         return Read(claim)
+    sent_at = timezone.now()
     try:
         status = client_for(claim.account).get_session(
             claim.session_guid, currency=claim.currency, retry=False
         )
     except (VccError, AccountConfigError) as error:
-        return Read(claim, error=error)
-    return Read(claim, status=status)
+        return Read(claim, error=error, sent_at=sent_at)
+    return Read(claim, status=status, sent_at=sent_at)
 
 
 def read_sessions(claims: Sequence[Claim], *, budget: timedelta) -> Iterator[Read]:
@@ -190,27 +197,31 @@ def read_sessions(claims: Sequence[Claim], *, budget: timedelta) -> Iterator[Rea
 # --- What a read means --------------------------------------------------------------------------
 
 
-def read_claimed(claims: list[Claim]) -> Counter[str]:
+def read_claimed(claims: list[Claim], *, healthy: bool | None = None) -> Counter[str]:
     """Read claimed sessions and act on what they say; reads not begun before half the lease
     has gone are handed back to the poller."""
     if not claims:
         return Counter()
-    return record_reads(read_sessions(claims, budget=settings.PAYMENT_POLL_LEASE / 2))
+    reads = read_sessions(claims, budget=settings.PAYMENT_POLL_LEASE / 2)
+    return record_reads(reads, healthy=healthy)
 
 
-def record_reads(reads: Iterable[Read]) -> Counter[str]:
+def record_reads(reads: Iterable[Read], *, healthy: bool | None = None) -> Counter[str]:
     """Act on what reading claimed sessions gave, and say how many ended which way.
 
     A finished session's result is applied; a purged one is outcome unknown; one that never
     progressed past the provider page's lifetime is expired; one still unfinished, or
-    unreadable, at its last read is outcome unknown; any other is read again later. The
-    reschedules are written together, each only while this worker's claim still holds."""
+    unreadable, at its last read is outcome unknown; any other is read again later: only as a
+    safety net while webhooks are `healthy` (webhook_health, asked when not given). Webhook
+    deliveries waiting for the session are settled against what VCC said. The reschedules are
+    written together, each only while this worker's claim still holds."""
     now = timezone.now()
+    safety_net = webhook_health.healthy() if healthy is None else healthy
     tally: Counter[str] = Counter()
     later: dict[tuple[datetime, datetime, bool], list[int]] = {}
     for read in reads:
         claim = read.claim
-        outcome, when = _settle(read, now)
+        outcome, when = _settle(read, now, safety_net=safety_net)
         tally[outcome] += 1
         if when is not None:
             later.setdefault((claim.lease_until, when, outcome != "released"), []).append(
@@ -223,26 +234,34 @@ def record_reads(reads: Iterable[Read]) -> Counter[str]:
     return tally
 
 
-def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
+def _settle(read: Read, now: datetime, *, safety_net: bool) -> tuple[str, datetime | None]:
     """Act on one read: the outcome's name, and when to read again (None when settled)."""
     claim, status, error = read.claim, read.status, read.error
     if status is None and error is None:
         return "released", now
     if status is not None and status.finished:
         with transaction.atomic():
-            services.apply_result(payment_id=claim.payment_id, status=status, source=Source.POLL)
+            settled = webhooks.settle(
+                payment_id=claim.payment_id, session_guid=claim.session_guid, vcc=status
+            )
+            # VCC's word is applied either way; the source says what brought it home.
+            source = Source.WEBHOOK if settled.confirmed else Source.POLL
+            services.apply_result(payment_id=claim.payment_id, status=status, source=source)
             _count_read(claim)
+        _note_webhooks(claim, settled)
         return "finished", None
     if isinstance(error, VccSessionNotFound):
-        _give_up(
-            claim,
-            services.mark_unknown,
+        reason = (
             "VCC no longer has this session (it keeps a result 15 minutes) and no result "
-            f"reached us{services.CHECK_THE_GATEWAY}",
+            f"reached us{services.CHECK_THE_GATEWAY}"
         )
+        settled = _give_up(claim, services.mark_unknown, reason, vcc=None)
+        _note_webhooks(claim, settled)
         return "purged", None
     started = claim.session_started_at
-    when = next_read_at(session_started_at=started, now=now)
+    # A read a delivery asked for that failed is made again on the quick schedule.
+    backed_off = safety_net and (status is not None or claim.rung_at is None)
+    when = next_read_at(session_started_at=started, now=now, safety_net=backed_off)
     if status is not None:
         state = status.session_state or "no state"
         lifetime = settings.VCC_PAGE_LIFETIME
@@ -253,9 +272,18 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
                 services.expire_payment,
                 f"The provider page timed out: VCC reported the session as '{state}' and "
                 f"unchanged since it opened, {minutes:g} minutes and more after it started.",
+                vcc=status,
             )
             return "expired", None
         if when is not None:
+            if claim.rung_at is not None:
+                with transaction.atomic():
+                    webhooks.settle(
+                        payment_id=claim.payment_id,
+                        session_guid=claim.session_guid,
+                        vcc=status,
+                        read_at=read.sent_at,
+                    )
             return "waiting", when
         why = (
             f"VCC still reported the session as '{state}' at our last read inside its "
@@ -273,11 +301,7 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
         return ("bad_response" if isinstance(error, VccBadResponse) else "unavailable"), when
     else:
         why = f"The result could not be read from VCC before its retention ended ({error})"
-    _give_up(
-        claim,
-        services.mark_unknown,
-        f"{why}{services.CHECK_THE_GATEWAY}",
-    )
+    _give_up(claim, services.mark_unknown, f"{why}{services.CHECK_THE_GATEWAY}", vcc=status)
     return "unknown", None
 
 
@@ -285,11 +309,27 @@ class _Verdict(Protocol):
     def __call__(self, *, payment_id: int, reason: str, source: str = ...) -> Payment: ...
 
 
-def _give_up(claim: Claim, verdict: _Verdict, reason: str) -> None:
-    """Settle a claimed payment without a result (expired, unknown), counting the read."""
+def _give_up(
+    claim: Claim, verdict: _Verdict, reason: str, *, vcc: SessionStatus | None
+) -> webhooks.Settled:
+    """Settle a claimed payment without a result (expired, unknown), counting the read; its
+    waiting webhook deliveries are settled against what VCC said (`vcc`), or unconfirmed."""
     with transaction.atomic():
+        settled = webhooks.settle(
+            payment_id=claim.payment_id, session_guid=claim.session_guid, vcc=vcc, why=reason
+        )
         verdict(payment_id=claim.payment_id, reason=reason, source=Source.POLL)
         _count_read(claim)
+    return settled
+
+
+def _note_webhooks(claim: Claim, settled: webhooks.Settled) -> None:
+    """What a session's end says about webhooks: confirmed, or missed (it ended with no
+    delivery announcing it), for webhook_health."""
+    if settled.confirmed:
+        webhook_health.record_confirmed()
+    elif not settled.any_stored and claim.rung_at is None:
+        webhook_health.record_missed()
 
 
 def _count_read(claim: Claim) -> None:
@@ -310,8 +350,16 @@ def run_round(*, worker: str = "", limit: int = ROUND_SIZE) -> Counter[str] | No
     if slot is None:
         return None
     try:
-        due_by = timezone.now() + settings.PAYMENT_POLL_TICK / 2
-        return read_claimed(claim_due(limit=limit, due_by=due_by))
+        healthy, stopped = webhook_health.check()
+        now = timezone.now()
+        if stopped:
+            # Webhooks stopped being healthy: every live session back on the quick schedule.
+            pulled = Payment.objects.filter(state=State.IN_PROGRESS, next_poll_at__gt=now)
+            log.warning(
+                "webhooks no longer healthy: %s reads pulled in", pulled.update(next_poll_at=now)
+            )
+        due_by = now + settings.PAYMENT_POLL_TICK / 2
+        return read_claimed(claim_due(limit=limit, due_by=due_by), healthy=healthy)
     finally:
         cache.delete(slot)
 

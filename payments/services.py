@@ -26,6 +26,7 @@ from agentdesk.shared.text import fit
 from agentdesk.staff import audit
 from agentdesk.staff.models import Agent, AuditEntry
 from payments import metrics as payments_metrics
+from payments import webhook_health
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, order_values
 from payments.states import RESULT_STATES, Mover, move
@@ -133,13 +134,15 @@ def start_payment(
             _transition(payment, State.FAILED_TO_START, source=Source.SYSTEM, message=str(error))
         return StartedPayment(payment, None)
 
+    # The polling outbox: the batch poller (payments/poller.py) makes the first read then;
+    # while webhooks are healthy a webhook rings for the result, and a read is the safety net.
+    first_read = settings.PAYMENT_POLL_SAFETY_NET if webhook_health.healthy() else FIRST_READ_AFTER
     with transaction.atomic():
         payment = _locked(payment.pk)
         payment.session_guid = session.session_guid
         payment.provider_url = session.provider_url
         payment.session_started_at = timezone.now()
-        # The polling outbox: the batch poller (payments/poller.py) makes the first read then.
-        payment.next_poll_at = timezone.now() + FIRST_READ_AFTER
+        payment.next_poll_at = timezone.now() + first_read
         _transition(
             payment,
             State.IN_PROGRESS,
@@ -269,6 +272,17 @@ def _record_gateway_answer(payment: Payment, status: SessionStatus) -> None:
     payment.card_brand = fit(Payment, "card_brand", result.card_brand)
 
 
+def flag_payment(*, payment_id: int, message: str, data: dict[str, Any], kind: str) -> None:
+    """Flag a payment for supervisors with the evidence (a webhook delivery VCC contradicted
+    or could not confirm), changing nothing else."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        payment.flagged = True
+        payment.save(update_fields=["flagged"])
+        log.warning("payment=%s flagged: %s", payment.pk, message, extra=_log_fields(payment))
+        _record_event(payment, Source.WEBHOOK, kind, message, data=data)
+
+
 def mark_unknown(*, payment_id: int, reason: str, source: str = Source.SYSTEM) -> Payment:
     """The result could not be read in time: outcome unknown, which blocks another payment on
     the order until a supervisor decides. A payment already final is left alone."""
@@ -305,6 +319,8 @@ def resolve_payment(*, payment: Payment, supervisor: User, outcome: str, reason:
         payment = _locked(payment.pk)
         if payment.state != State.UNKNOWN and not payment.flagged:
             raise PaymentBlocked("This payment has nothing to resolve.")
+        if payment.is_live:  # flagged by a webhook VCC contradicted: VCC's result is to come
+            raise PaymentBlocked("This payment is still waiting for VCC's result.")
         target: str
         if outcome == "approved":
             target = State.APPROVED

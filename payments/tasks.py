@@ -31,22 +31,35 @@ def poll_due(self: "Task[[], None]") -> None:
     """A round of the batch poller (celery beat, every tick); a full round means more are
     waiting, so another is queued at once."""
     health.record_beat_tick()
-    tally = poller.run_round(worker=self.request.hostname or "")
+    _round(self, "poll_due")
+
+
+def _round(task: "Task[[], None]", name: str) -> None:
+    tally = poller.run_round(worker=task.request.hostname or "")
     if tally is None:
         return
     count_poll_reads(tally)
     if tally.total() >= poller.ROUND_SIZE:
         current_app.send_task(poller.ROUND_TASK)
     if tally:
-        log.info("poll_due %s", dict(tally))
+        log.info("%s %s", name, dict(tally))
+
+
+@shared_task(name=webhooks.CONFIRM_TASK, bind=True)
+def confirm_rung(self: "Task[[], None]") -> None:
+    """A poll round started at once because a webhook delivery rang: the sessions it rang for
+    are read from VCC now rather than at beat's next tick, with any others that are due."""
+    webhooks.kick_taken()
+    _round(self, "confirm_rung")
 
 
 @shared_task(name=webhooks.PROCESS_TASK)
 def process_webhook(delivery_id: int) -> None:
-    """Apply a stored webhook delivery; one whose payment is not known yet is tried again
-    shortly (the sweep would also find it)."""
+    """Handle a stored webhook delivery receive() could not ring for, or a replay; one left
+    waiting with an error (its payment not known yet, VCC unreadable) is tried again shortly
+    (the sweep would also find it)."""
     delivery = webhooks.process(delivery_id=delivery_id)
-    is_retry = delivery.status == webhooks.Status.RECEIVED
+    is_retry = delivery.status == webhooks.Status.RECEIVED and bool(delivery.error)
     count_webhook("retry" if is_retry else delivery.status)
     if is_retry:
         services.enqueue(

@@ -1,6 +1,7 @@
-"""VCC's webhook deliveries: receive and store each one first (card data redacted), process it
-through the lifecycle verbs once, replay it from admin; and the bearer tokens VCC gets from our
-token endpoint before it posts (payments/views.py serves both over HTTP).
+"""VCC's webhook deliveries: receive and store each one first (card data redacted), ring for
+it (the session is read from VCC, and what VCC says is applied: a delivery is the doorbell,
+never the truth), settle it against VCC's word, replay it from admin; and the bearer tokens VCC
+gets from our token endpoint before it posts (payments/views.py serves both over HTTP).
 
 The tokens are signed and name a random key id kept in the shared cache under a keyed digest of
 the configured credentials: they carry nothing derived from the secret, any web process can
@@ -12,7 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -28,14 +31,25 @@ from agentdesk.staff import audit
 from agentdesk.staff.audit import client_ip
 from agentdesk.staff.models import AuditEntry
 from payments import services
+from payments.metrics import count_webhook
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
 from payments.redaction import redact_card_data
-from payments.vcc.errors import VccBadResponse
+from payments.states import RESULT_STATES
+from payments.vcc.accounts import AccountConfigError
+from payments.vcc.client import client_for
+from payments.vcc.errors import VccBadResponse, VccError, VccSessionNotFound
 from payments.vcc.parsing import session_status, status_facts
+from payments.vcc.types import SessionStatus
 
 PROCESS_TASK = "payments.process_webhook"
-# A delivery whose session is not (yet) ours is tried this many times, then ignored.
+# A poll round started at once because a delivery rang (rather than at beat's next tick).
+CONFIRM_TASK = "payments.confirm_rung"
+# At most one such round waits in the queue; the key frees itself if its task is lost.
+KICK_KEY = "payments:webhooks:kick"
+KICK_TIMEOUT = 5
+# A delivery whose session is not (yet) ours, or that VCC cannot be read for, is tried this
+# many times, then ignored (or left unconfirmed).
 ATTEMPTS = 5
 # Lifetime of the bearer tokens our token endpoint issues to VCC.
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -46,17 +60,19 @@ TOKEN_FAILURE_LIMIT = 10
 TOKEN_FAILURE_WINDOW = timedelta(minutes=15)
 
 Status = WebhookDelivery.Status
+Source = PaymentEvent.Source
 
 
 # --- Deliveries -------------------------------------------------------------------------------
 
 
 def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
-    """Store one webhook delivery first (card data redacted), then, when it is readable,
-    have the worker process it after commit. An unreadable one is stored as invalid.
+    """Store one webhook delivery first (card data redacted); when it is readable, ring for
+    it: its live payment's session is read from VCC at once, by the poller, and what VCC says
+    is applied (the delivery is only evidence). An unreadable one is stored as invalid.
 
-    Parse first, redact second: the result is read from the original body and kept as
-    card-free facts beside the redacted text, so redaction never changes what is applied."""
+    Parse first, redact second: the claim is read from the original body and kept as card-free
+    facts beside the redacted text, so redaction never changes what is compared."""
     error = ""
     session_guid = ""
     facts: dict[str, object] = {}
@@ -82,28 +98,43 @@ def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
             error=fit(WebhookDelivery, "error", error),
             session_guid=session_guid,
         )
-        if not error:
+        # The common case costs one UPDATE: the poller's next round reads the session. A
+        # session not ours (yet), or a payment already settled, goes to a task of its own.
+        if not error and not ring(session_guid):
             services.enqueue(PROCESS_TASK, delivery.pk)
     return delivery
 
 
+def ring(session_guid: str) -> bool:
+    """Make the live payment of `session_guid` due for a read now, marked as rung, and have a
+    poll round start soon. False when no live payment has this session."""
+    now = timezone.now()
+    rung = Payment.objects.filter(session_guid=session_guid, state=Payment.State.IN_PROGRESS)
+    if not rung.update(next_poll_at=now, rung_at=now):
+        return False
+    if cache.add(KICK_KEY, 1, timeout=KICK_TIMEOUT):
+        services.enqueue(CONFIRM_TASK)
+    return True
+
+
+def kick_taken() -> None:
+    """The queued round has started: the next ring may queue another."""
+    cache.delete(KICK_KEY)
+
+
 def process(*, delivery_id: int) -> WebhookDelivery:
-    """Apply a stored delivery's result through apply_result, once: a delivery already
-    processed (or invalid) is left alone. One whose session no payment has yet stays
-    `received` for another attempt, and is ignored after ATTEMPTS."""
+    """Handle a stored delivery that receive() could not ring for (or a replay): ring when its
+    payment is live; read the session from VCC now and settle it when the payment is already
+    settled. One left `received` with an error (no payment has its session yet, VCC could not
+    be read) is tried again later, and ignored or unconfirmed after ATTEMPTS."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         if delivery.status != Status.RECEIVED:
             return delivery
         delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-        if delivery.status != Status.RECEIVED:
-            return delivery
         payment = (
             Payment.objects.filter(session_guid=delivery.session_guid)
-            .select_related("order")
+            .select_related("order", "flow")
             .first()
             if delivery.session_guid
             else None
@@ -113,31 +144,47 @@ def process(*, delivery_id: int) -> WebhookDelivery:
             if delivery.attempts >= ATTEMPTS:
                 delivery.status = Status.IGNORED
                 delivery.processed_at = timezone.now()
-            delivery.save(update_fields=["error", "status", "processed_at"])
+            delivery.save(update_fields=["attempts", "error", "status", "processed_at"])
             return delivery
         delivery.payment = payment
-        delivery.processed_at = timezone.now()
-        try:
-            # Deliveries stored before facts were kept are read from their (redacted) body.
-            facts = delivery.facts or json.loads(delivery.body)
-            status = session_status(facts, currency=payment.order.currency)
-        except (ValueError, VccBadResponse) as error:
-            delivery.status = Status.INVALID
-            delivery.error = fit(WebhookDelivery, "error", f"Unreadable: {error}")
-            delivery.save()
+        delivery.error = ""
+        delivery.save(update_fields=["attempts", "error", "payment"])
+        if ring(delivery.session_guid):
             return delivery
-        services.apply_result(
-            payment_id=payment.pk, status=status, source=PaymentEvent.Source.WEBHOOK
+    vcc: SessionStatus | None = None
+    why = ""
+    try:
+        vcc = client_for(payment.flow.account).get_session(
+            delivery.session_guid, currency=payment.order.currency
         )
-        delivery.status = Status.PROCESSED
-        delivery.error = "" if status.finished else f"Session not finished ({status.session_state})"
-        delivery.save()
-        return delivery
+    except VccSessionNotFound:
+        why = "VCC no longer has this session"
+    except (VccError, AccountConfigError) as error:
+        if delivery.attempts < ATTEMPTS:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                error=fit(WebhookDelivery, "error", f"VCC could not be read ({error}); again later")
+            )
+            return WebhookDelivery.objects.get(pk=delivery.pk)
+        why = f"VCC could not be read ({error})"
+    confirm(payment_id=payment.pk, session_guid=delivery.session_guid, vcc=vcc, why=why)
+    return WebhookDelivery.objects.get(pk=delivery.pk)
+
+
+def confirm(*, payment_id: int, session_guid: str, vcc: SessionStatus | None, why: str) -> None:
+    """Settle a settled payment's waiting deliveries against what VCC just said (`vcc`, or
+    None and `why` when it could not say), and record VCC's result through apply_result: a
+    repeat changes nothing, a different one is a contradiction for the supervisor."""
+    with transaction.atomic():
+        settled = settle(payment_id=payment_id, session_guid=session_guid, vcc=vcc, why=why)
+        if vcc is not None and vcc.finished:
+            source = Source.WEBHOOK if settled.confirmed else Source.POLL
+            services.apply_result(payment_id=payment_id, status=vcc, source=source)
 
 
 def replay(*, delivery_id: int, actor: User) -> WebhookDelivery:
-    """Process a stored delivery again (from admin), as if it had just arrived; apply_result
-    keeps it from applying anything twice."""
+    """Handle a stored delivery again (from admin), as if it had just arrived: its session is
+    read from VCC again and the delivery settled against what VCC says; apply_result keeps it
+    from applying anything twice."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         if not delivery.body:
@@ -156,6 +203,112 @@ def replay(*, delivery_id: int, actor: User) -> WebhookDelivery:
         )
         services.enqueue(PROCESS_TASK, delivery.pk)
     return delivery
+
+
+# --- Settling deliveries against VCC's word ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What settling a session's waiting deliveries found."""
+
+    confirmed: int = 0
+    any_stored: bool = False  # whether the session has any delivery at all
+
+
+def settle(
+    *,
+    payment_id: int,
+    session_guid: str,
+    vcc: SessionStatus | None,
+    why: str = "",
+    read_at: datetime | None = None,
+) -> Settled:
+    """Settle the session's deliveries still `received` against VCC's own word, inside the
+    caller's transaction: confirmed when VCC says the same (or the delivery said the session was
+    not finished yet), contradicted when it says otherwise, unconfirmed when VCC could not be
+    read (`vcc` None, `why`). A finished claim VCC contradicts or cannot confirm is never
+    applied: it flags the payment, with the delivery as evidence. While VCC says unfinished,
+    only deliveries received before the read (`read_at`) are settled: a later one may announce
+    what VCC had not yet said when we asked."""
+    pending = WebhookDelivery.objects.select_for_update().filter(
+        session_guid=session_guid, status=Status.RECEIVED
+    )
+    if vcc is not None and not vcc.finished and read_at is not None:
+        pending = pending.filter(received_at__lte=read_at)
+    deliveries = list(pending.order_by("pk"))
+    rung = Payment.objects.filter(pk=payment_id, rung_at__isnull=False)
+    if read_at is not None:
+        rung = rung.filter(rung_at__lte=read_at)  # a later ring waits for the next read
+    rung.update(rung_at=None)
+    if not deliveries:
+        stored = WebhookDelivery.objects.filter(session_guid=session_guid).exists()
+        return Settled(any_stored=stored)
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    confirmed = 0
+    for delivery in deliveries:
+        status, note, flag = _verdict(delivery, payment, vcc, why)
+        delivery.status, delivery.payment = status, payment
+        delivery.error = fit(WebhookDelivery, "error", note)
+        delivery.processed_at = timezone.now()
+        delivery.save(update_fields=["status", "payment", "error", "processed_at"])
+        transaction.on_commit(partial(count_webhook, status))
+        confirmed += status == Status.CONFIRMED
+        if flag:
+            kind = PaymentEvent.Kind.CONTRADICTION if vcc else PaymentEvent.Kind.NOTE
+            claim = _claim(delivery, payment.order.currency)
+            services.flag_payment(
+                payment_id=payment_id,
+                message=f"Webhook delivery {delivery.pk}: {note}",
+                data={
+                    "delivery": delivery.pk,
+                    "claimed": services.result_facts(claim) if claim else None,
+                    "vcc": services.result_facts(vcc) if vcc else None,
+                },
+                kind=kind,
+            )
+    return Settled(confirmed=confirmed, any_stored=True)
+
+
+def _claim(delivery: WebhookDelivery, currency: str) -> SessionStatus | None:
+    """What the delivery said, from its card-free facts (the redacted body for deliveries
+    stored before facts were kept), or None when it cannot be read."""
+    try:
+        return session_status(delivery.facts or json.loads(delivery.body), currency=currency)
+    except (ValueError, VccBadResponse):
+        return None
+
+
+def _verdict(
+    delivery: WebhookDelivery, payment: Payment, vcc: SessionStatus | None, why: str
+) -> tuple[str, str, bool]:
+    """The delivery's status, a note saying why, and whether it flags the payment."""
+    claim = _claim(delivery, payment.order.currency)
+    if claim is None:
+        return Status.INVALID, "Unreadable: the stored body is not a session", False
+    said = claim.summary if claim.finished else f"not finished ({claim.session_state})"
+    if vcc is None:
+        # A finished claim the payment does not already show stays the supervisor's to check.
+        shown = claim.outcome is not None and RESULT_STATES[claim.outcome] == payment.state
+        note = f"claimed '{said}', which VCC could not confirm: {why}; not applied"
+        return Status.UNCONFIRMED, note, claim.finished and not shown
+    if not claim.finished:
+        note = "VCC has finished the session since" if vcc.finished else ""
+        return Status.CONFIRMED, note, False
+    if vcc.finished and _same_result(claim, vcc):
+        return Status.CONFIRMED, "", False
+    vcc_says = vcc.summary if vcc.finished else f"not finished ({vcc.session_state})"
+    note = f"claimed '{said}' but VCC says '{vcc_says}'; the claim was not applied"
+    return Status.CONTRADICTED, note, True
+
+
+def _same_result(claim: SessionStatus, vcc: SessionStatus) -> bool:
+    if claim.outcome != vcc.outcome:
+        return False
+    ours, theirs = claim.result, vcc.result
+    if ours is None or theirs is None:
+        return ours is theirs
+    return (ours.gateway_reference, ours.amount) == (theirs.gateway_reference, theirs.amount)
 
 
 # --- The bearer tokens ------------------------------------------------------------------------

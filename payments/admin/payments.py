@@ -341,6 +341,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
             "amount": money(payment.order.amount, payment.order.currency),
             "form": form,
             "detail_url": detail_url,
-            "resolvable": payment.state == Payment.State.UNKNOWN or payment.flagged,
+            "resolvable": not payment.is_live
+            and (payment.state == Payment.State.UNKNOWN or payment.flagged),
         }
         return TemplateResponse(request, "admin/payments/payment/resolve.html", context)

@@ -14,7 +14,7 @@ from payments.orders import PaymentBlocked
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(RefusesCardNumbers):
-    list_display = ["pk", "received_at", "session_guid", "status", "attempts", "error"]
+    list_display = ["pk", "received_at", "session_guid", "payment", "status", "attempts", "error"]
     list_filter = ["status"]
     search_fields = ["session_guid"]
     list_select_related = ["payment__order"]

@@ -1,5 +1,6 @@
 """payments.services under any sequence of what can happen to a payment: results by webhook
-(stored, then processed) and by poll (claimed, then recorded), repeated, late, contradictory;
+(stored, rung, then confirmed by a read) and by poll (claimed, then recorded), repeated, late,
+contradictory, forged (VCC says otherwise);
 the poller giving up (unknown) or the page expiring; supervisors resolving. Whatever the order,
 a result is applied at most once, nothing is lost, and the order always matches the payment."""
 
@@ -10,7 +11,13 @@ import pytest
 from django.contrib.auth.models import User
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from payments import poller, services, webhooks
 from payments.models import Order, Payment, PaymentEvent
@@ -57,9 +64,27 @@ class PaymentLife(RuleBasedStateMachine):
 
     @rule(decision=DECISIONS, reference=REFERENCES)
     def webhook_delivers(self, decision: str | None, reference: str) -> None:
-        delivery = webhooks.receive(body=json.dumps(self._body(decision, reference)))
-        webhooks.process(delivery_id=delivery.pk)
+        """VCC's delivery, and the read that confirms it: VCC says what it announced."""
+        body = self._body(decision, reference)
+        webhooks.receive(body=json.dumps(body))
+        status = session_status(body, currency="GBP")
+        claims = poller.claim_due(limit=1, payment_id=self.payment.pk)
+        if claims:  # live: rung, and the poller's round reads it
+            poller.record_reads([Read(claims[0], status=status)])
+        else:  # settled already: webhooks.process reads it
+            webhooks.confirm(payment_id=self.payment.pk, session_guid=self.guid, vcc=status, why="")
         self._expect_result(decision, reference)
+
+    @precondition(lambda self: self.state == State.IN_PROGRESS)
+    @rule(decision=DECISIONS)
+    def forged_webhook_vcc_contradicts(self, decision: str | None) -> None:
+        """A delivery announcing a result for a session VCC says is not finished."""
+        webhooks.receive(body=json.dumps(self._body(decision, "GW-FORGED")))
+        (claim,) = poller.claim_due(limit=1, payment_id=self.payment.pk)
+        unfinished = session_status(builders.session_body(self.guid, state="InProgress"))
+        poller.record_reads([Read(claim, status=unfinished)])
+        self.flagged = True  # the evidence, never the result
+        self.results_seen += 1
 
     @rule(decision=DECISIONS, reference=REFERENCES)
     def poll_reads(self, decision: str | None, reference: str) -> None:
@@ -92,7 +117,7 @@ class PaymentLife(RuleBasedStateMachine):
     @rule(outcome=st.sampled_from(services.RESOLUTIONS))
     def supervisor_resolves(self, outcome: str) -> None:
         payment = Payment.objects.get(pk=self.payment.pk)
-        if self.state != State.UNKNOWN and not self.flagged:
+        if self.state == State.IN_PROGRESS or (self.state != State.UNKNOWN and not self.flagged):
             with pytest.raises(services.PaymentBlocked):
                 services.resolve_payment(
                     payment=payment, supervisor=self.supervisor, outcome=outcome, reason="x"
