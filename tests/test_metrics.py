@@ -77,7 +77,8 @@ def test_a_sandbox_payment_moves_the_counters_and_no_label_holds_a_guid_or_a_car
         payment.provider_url.replace("/framed", "/submit"), data=tokens, timeout=5
     )
     assert submitted.status_code == 200
-    # VCC's webhook reaches the live server; the worker's part is played here by the poller.
+    # VCC's webhook reaches the live server and rings; the worker's confirmation read of the
+    # session is played here by the poller.
     wait_for(
         lambda: moved(before, scrape(), "agentdesk_webhook_deliveries_total", outcome="received"),
         timeout=10,
@@ -97,7 +98,11 @@ def test_a_sandbox_payment_moves_the_counters_and_no_label_holds_a_guid_or_a_car
     assert moved(before, after, "agentdesk_vcc_calls_total", **read) == 1
     timed = {"account": "builtin", "method": "GET", "endpoint": "/v1/session/{id}"}
     assert moved(before, after, "agentdesk_vcc_call_duration_seconds_count", **timed) == 1
-    assert moved(before, after, "agentdesk_result_delay_seconds_count", path="poll") == 1
+    # Confirmed by VCC's read, the result came home by the webhook's path.
+    assert moved(before, after, "agentdesk_result_delay_seconds_count", path="webhook") == 1
+    assert moved(before, after, "agentdesk_result_delay_seconds_count", path="poll") == 0
+    confirmed = moved(before, after, "agentdesk_webhook_deliveries_total", outcome="confirmed")
+    assert confirmed == 1
     start_view = {"view": "desk:start", "method": "POST"}
     assert moved(before, after, "agentdesk_desk_request_duration_seconds_count", **start_view) == 1
 
