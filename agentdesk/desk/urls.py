@@ -6,6 +6,7 @@ from agentdesk.desk import views
 
 app_name = "desk"
 urlpatterns = [
+    path("call", views.call, name="call"),
     path("search/", views.search, name="search"),
     path("callers/open/", views.open_caller, name="open-caller"),
     path("callers/new/", views.new_caller, name="new-caller"),

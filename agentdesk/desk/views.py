@@ -26,14 +26,22 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from agentdesk.desk import selectors, services
+from agentdesk.desk import calls, selectors, services
 from agentdesk.desk.forms import OrderForm, PaymentDetailsForm, details_of
 from agentdesk.desk.viewmodels import order_screen, status_view
 from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number
 from agentdesk.staff.models import Agent
 from agentdesk.staff.roles import agent_of, is_agent
 from agentdesk.staff.sessions import passive_session
-from customers.crm import CallerNotFound, CrmUnavailable, find_callers, get_crm
+from customers.crm import (
+    CallerMatch,
+    CallerNotFound,
+    CrmUnavailable,
+    SearchResult,
+    find_callers,
+    get_crm,
+)
+from customers.phones import e164
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
@@ -151,6 +159,46 @@ def search(request: DeskRequest, agent: Agent) -> HttpResponse:
     return render(request, "desk/home.html", context)
 
 
+@require_GET
+@agent_required
+def call(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """The screen pop: the contact centre opens this for a call (docs/screen-pop.md). The
+    caller found by their number is opened; several are listed; none opens manual entry with
+    the number filled in. The interaction id goes on the payments taken for that caller."""
+    interaction_id = request.GET.get("call", "").strip()[: calls.MAX_INTERACTION_ID]
+    ani = request.GET.get("ani", "").strip()[:40]
+    number = e164(ani) if ani else None
+    result = SearchResult([])
+    if number is not None:
+        result = find_callers(number)
+    matches: list[CallerMatch] = [m for m in result.matches if e164(m.phone) == number]
+    calls.remember(request.session, calls.Call(interaction_id, number or "", None))
+    if number is None:
+        notice = (
+            "The caller's number is withheld or cannot be read"
+            + (f" (“{ani}”)" if ani else "")
+            + ": find them with the search on the left, or enter them by hand."
+        )
+        return render(request, "desk/home.html", {"notice": notice})
+    if len(matches) == 1:
+        try:
+            customer = services.open_caller(matches[0].key, crm=get_crm())
+        except (CallerNotFound, CrmUnavailable) as problem:
+            return render(request, "desk/home.html", {"notice": str(problem)})
+        calls.remember(request.session, calls.Call(interaction_id, number, customer.pk))
+        return redirect("desk:caller", customer.pk)
+    if matches:
+        context = {
+            "query": number,
+            "result": SearchResult(matches, result.problem),
+            "notice": f"{len(matches)} callers have the number {number}: choose one on the left.",
+        }
+        return render(request, "desk/home.html", context)
+    form = PaymentDetailsForm(initial={"phone": number})
+    context = {"form": form, "notice": f"No caller has the number {number}: enter them by hand."}
+    return render(request, "desk/new_caller.html", context)
+
+
 @require_POST
 @agent_required
 def open_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
@@ -179,6 +227,7 @@ def show_caller(request: DeskRequest, customer_id: int, form: OrderForm | None) 
 @agent_required
 def caller(request: DeskRequest, agent: Agent, customer_id: int) -> HttpResponse:
     """The caller on screen: their orders, and a new payment for them."""
+    calls.caller_opened(request.session, customer_id)
     return show_caller(request, customer_id, None)
 
 
@@ -212,6 +261,7 @@ def new_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                calls.caller_opened(request.session, order.customer_id)
                 return navigate(request, reverse("desk:order", args=[order.pk]))
     else:
         form = PaymentDetailsForm()
@@ -292,7 +342,13 @@ def begin(
         notice = "Fix the payment details marked, then start again."
         return payment_area(request, order, agent, review_form=form, notice=notice)
     try:
-        started = start_payment(order=order, flow=flow, agent=agent, retry_of=retry_of)
+        started = start_payment(
+            order=order,
+            flow=flow,
+            agent=agent,
+            retry_of=retry_of,
+            interaction_id=calls.interaction_for(request.session, order.customer_id),
+        )
     except PaymentBlocked as blocked:
         return payment_area(request, order, agent, notice=str(blocked))
     return payment_area(request, order, agent, started=started)

@@ -92,8 +92,8 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     sortable_by = ["started"]
     search_fields = ["order reference", "customer", "session_guid", "gateway_reference"]
     search_help_text = (
-        "A whole order reference, customer name, email or phone, VCC session GUID or gateway "
-        "reference (not case-sensitive)."
+        "A whole order reference, customer name, email or phone, VCC session GUID, callGuid, "
+        "interaction id or gateway reference (not case-sensitive)."
     )
     search_filter = staticmethod(selectors.payment_search)
     change_list_template = "admin/payments/payment/change_list.html"
@@ -111,6 +111,8 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
                     "session_started_at",
                     "finished_at",
                     "session_guid",
+                    "interaction_id",
+                    "call_guid",
                     "message",
                 ]
             },

@@ -1,0 +1,90 @@
+"""The screen pop in a real browser (/desk/call?ani=…&call=…), with the built-in sandbox and a
+real worker and beat: one match opens the caller, several are listed to choose from, none
+opens manual entry with the number filled in; a payment taken after the pop carries the call's
+interaction id and VCC's callGuid, which a supervisor sees on the payment in admin."""
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+from pytest_django.live_server_helper import LiveServer
+
+from payments.models import Payment
+from tests import builders
+from tests.browser.conftest import Process, Shots
+from tests.browser.test_desk import (
+    APPROVED_CARD,
+    expect_outcome,
+    pay,
+    settled,
+    sign_in,
+    start_payment,
+)
+from tests.sandbox_fixtures import Sandbox
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def desk(sandbox: Sandbox, celery_worker: Process, live_server: LiveServer, settings: Any) -> str:
+    """An agent, a supervisor, the default flow, and callers in our own customer list: Priya
+    with an open order, and two Shahs sharing one landline."""
+    builders.agent_user("agent1", vcc_agent_id="1001")
+    builders.staff_user("supervisor", builders.SUPERVISORS)
+    builders.flow(name="Sandbox cards (staging)")
+    priya = builders.customer(phone="+441632960961")
+    builders.order(customer=priya, reference="INV-7001", amount="25.00")
+    for first in ("Anil", "Meera"):
+        builders.customer(
+            first_name=first, last_name="Shah", email=f"{first}@example.com", phone="+441632960970"
+        )
+    settings.CRM_ADAPTER = "builtin"
+    return live_server.url
+
+
+def test_one_several_and_no_match_and_the_call_carried_to_admin(
+    desk: str, context: BrowserContext, shots: Shots
+) -> None:
+    page = sign_in(context, desk, shots)
+
+    page.goto(f"{desk}/desk/call?ani=%2B44%201632%20960970&call=INT-2")
+    expect(page.locator(".notice")).to_contain_text("2 callers have the number +441632960970")
+    expect(page.locator("#results .match")).to_have_count(2)
+    shots(page, "several-matches")
+
+    page.goto(f"{desk}/desk/call?ani=07700900999&call=INT-3")
+    expect(page.locator(".notice")).to_contain_text("No caller has the number +447700900999")
+    expect(page.locator("input[name=phone]")).to_have_value("+447700900999")
+    shots(page, "no-match")
+
+    page.goto(f"{desk}/desk/call?ani=anonymous&call=INT-4")
+    expect(page.locator(".notice")).to_contain_text("withheld or cannot be read")
+    shots(page, "withheld")
+
+    page.goto(f"{desk}/desk/call?ani=01632%20960961&call=INT-7731")
+    expect(page.locator("#caller-name")).to_contain_text("Priya Patel")
+    shots(page, "one-match")
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
+    page.click("text=Take payment")
+    expect(page.locator("#review")).to_contain_text("25.00 GBP")
+    settled(page)
+    payment = start_payment(page, shots)
+    pay(context, desk, payment, APPROVED_CARD, shots, on=page)
+    expect_outcome(page, "Approved", shots, "approved")
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.APPROVED
+    assert payment.interaction_id == "INT-7731" and payment.call_guid
+
+    admin = context.browser.new_context() if context.browser else None
+    assert admin is not None
+    supervisor = admin.new_page()
+    supervisor.goto(f"{desk}/login/")
+    supervisor.fill("#id_username", "supervisor")
+    supervisor.fill("#id_password", builders.PASSWORD)
+    supervisor.click("button[type=submit]")
+    supervisor.goto(f"{desk}/admin/payments/payment/?q=INT-7731")
+    supervisor.click("text=INV-7001")
+    expect(supervisor.locator(".field-interaction_id")).to_contain_text("INT-7731")
+    expect(supervisor.locator(".field-call_guid")).to_contain_text(payment.call_guid)
+    shots(supervisor, "admin-payment")
+    admin.close()
