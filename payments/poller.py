@@ -56,23 +56,27 @@ START_STALE_AFTER = timedelta(minutes=5)
 # --- The schedule -----------------------------------------------------------------------------
 
 
-def last_read_at(session_started_at: datetime) -> datetime:
-    """The last moment we read a session: inside VCC's retention, counted from the start."""
-    return session_started_at + settings.VCC_RESULT_RETENTION - LAST_READ_MARGIN
+def last_read_at(session_started_at: datetime, link_ends_at: datetime | None = None) -> datetime:
+    """The last moment we read a session: inside VCC's retention, counted from the start (a
+    payment link's: from the link's end, until which the caller may pay)."""
+    ends = link_ends_at or session_started_at
+    return ends + settings.VCC_RESULT_RETENTION - LAST_READ_MARGIN
 
 
-def next_read_at(*, session_started_at: datetime, now: datetime) -> datetime | None:
-    """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, never after its
-    last read), or None when the read just made was the last."""
-    last = last_read_at(session_started_at)
+def next_read_at(
+    *, session_started_at: datetime, now: datetime, link_ends_at: datetime | None = None
+) -> datetime | None:
+    """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, a payment link's
+    PAYMENT_LINK_POLL_SCHEDULE; never after its last read), or None when the read just made
+    was the last."""
+    last = last_read_at(session_started_at, link_ends_at)
     if now >= last:
         return None
     age = now - session_started_at
-    interval = next(
-        interval
-        for interval, until in settings.PAYMENT_POLL_SCHEDULE
-        if until is None or age < until
+    schedule = (
+        settings.PAYMENT_LINK_POLL_SCHEDULE if link_ends_at else settings.PAYMENT_POLL_SCHEDULE
     )
+    interval = next(interval for interval, until in schedule if until is None or age < until)
     return min(now + interval, last)
 
 
@@ -89,6 +93,7 @@ class Claim:
     currency: str
     session_started_at: datetime
     lease_until: datetime
+    link_ends_at: datetime | None = None  # a payment link's end; None for a phone payment
 
 
 def claim_due(
@@ -112,21 +117,21 @@ def claim_due(
         if connection.features.has_select_for_update_skip_locked:
             rows = list(
                 due.select_for_update(skip_locked=True, of=("self",)).values_list(
-                    *fields, "session_started_at"
+                    *fields, "session_started_at", "link_expires_at"
                 )[:limit]
             )
             Payment.objects.filter(pk__in=[row[0] for row in rows]).update(next_poll_at=lease_until)
         else:  # SQLite: a conditional UPDATE per row, which must touch exactly that row
             rows = [
                 row
-                for row in due.values_list(*fields, "session_started_at")[:limit]
+                for row in due.values_list(*fields, "session_started_at", "link_expires_at")[:limit]
                 if Payment.objects.filter(
                     pk=row[0], state=State.IN_PROGRESS, next_poll_at=row[1]
                 ).update(next_poll_at=lease_until)
             ]
     return [
-        Claim(pk, guid, account, currency, started, lease_until)
-        for pk, _, guid, account, currency, started in rows
+        Claim(pk, guid, account, currency, started, lease_until, link_ends)
+        for pk, _, guid, account, currency, started, link_ends in rows
     ]
 
 
@@ -241,12 +246,17 @@ def _settle(read: Read, now: datetime) -> tuple[str, datetime | None]:
             f"reached us{services.CHECK_THE_GATEWAY}",
         )
         return "purged", None
-    started = claim.session_started_at
-    when = next_read_at(session_started_at=started, now=now)
+    started, link_ends = claim.session_started_at, claim.link_ends_at
+    when = next_read_at(session_started_at=started, now=now, link_ends_at=link_ends)
     if status is not None:
         state = status.session_state or "no state"
+        if link_ends is not None and when is None:
+            reason = f"The payment link ended unused (VCC reported the session as '{state}')."
+            _give_up(claim, services.expire_payment, reason)
+            return "expired", None
         lifetime = settings.VCC_PAGE_LIFETIME
-        if status.never_changed and now - started >= lifetime + lifetime / PAGE_GRACE_SHARE:
+        page_ended = now - started >= lifetime + lifetime / PAGE_GRACE_SHARE
+        if link_ends is None and status.never_changed and page_ended:
             minutes = settings.VCC_PAGE_LIFETIME.total_seconds() / 60
             _give_up(
                 claim,

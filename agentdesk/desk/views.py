@@ -41,7 +41,7 @@ from customers.crm import (
     find_callers,
     get_crm,
 )
-from customers.phones import e164
+from customers.phones import NotAMobile, e164, mobile_e164
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
@@ -123,6 +123,7 @@ def payment_area(
     agent: Agent,
     *,
     review_form: PaymentDetailsForm | None = None,
+    link_input: tuple[str, str] | None = None,
     **kwargs: Any,
 ) -> HttpResponse:
     """After a start or a retry: the payment area, and the payment data card beside it (the
@@ -130,6 +131,8 @@ def payment_area(
     order = selectors.order(order.pk)
     context = order_screen(order, agent, own_origin=own_origin(request), **kwargs).context()
     context["review_form"] = review_form
+    if link_input is not None:  # a mobile number refused: as typed, and why
+        context["link_mobile"], context["link_error"] = link_input
     if request.htmx:
         return render(request, "desk/order.html#payment-response", {**context, "oob": True})
     return render(request, "desk/order.html", context)
@@ -334,9 +337,11 @@ def begin(
     agent: Agent,
     flow: PaymentFlow,
     retry_of: Payment | None = None,
+    link_to: str = "",
 ) -> HttpResponse:
-    """Start (or retry) a payment on `order`, after checking its payment data once more. A
-    start the services refuse shows why, next to the live attempt when there is one."""
+    """Start (or retry) a payment on `order` (by a link texted to `link_to`, when given),
+    after checking its payment data once more. A start the services refuse shows why, next to
+    the live attempt when there is one."""
     form = PaymentDetailsForm(data=details_of(order), initial=details_of(order), order=order)
     if not form.is_valid():
         notice = "Fix the payment details marked, then start again."
@@ -348,6 +353,7 @@ def begin(
             agent=agent,
             retry_of=retry_of,
             interaction_id=calls.interaction_for(request.session, order.customer_id),
+            link_to=link_to,
         )
     except PaymentBlocked as blocked:
         return payment_area(request, order, agent, notice=str(blocked))
@@ -366,12 +372,32 @@ def start(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
+def send_link(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
+    """Pay by link: VCC texts the caller's mobile a link to the provider's card form."""
+    order = selectors.order(order_id)
+    flow = selectors.flow(request.POST.get("link_flow", ""))
+    if flow is None or not flow.allows_links:
+        return payment_area(request, order, agent, notice="Choose a flow that sends links.")
+    typed = request.POST.get("mobile", "").strip()[:40]
+    if contains_card_number(typed):  # never shown again
+        return payment_area(request, order, agent, link_input=("", CARD_NUMBER_MESSAGE))
+    try:
+        number = mobile_e164(typed)
+    except NotAMobile as problem:
+        return payment_area(request, order, agent, link_input=(typed, str(problem)))
+    return begin(request, order, agent, flow, link_to=number)
+
+
+@require_POST
+@agent_required
 def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
     """A new attempt after one that failed to start, was declined, abandoned or expired."""
     payment = selectors.own_payment(payment_id, agent)
     if not payment.can_retry:
         return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
-    return begin(request, payment.order, agent, payment.flow, retry_of=payment)
+    return begin(
+        request, payment.order, agent, payment.flow, retry_of=payment, link_to=payment.link_phone
+    )
 
 
 @passive_session
