@@ -1,7 +1,9 @@
-"""The screen pop in a real browser (/desk/call?ani=…&call=…), with the built-in sandbox and a
-real worker and beat: one match opens the caller, several are listed to choose from, none
-opens manual entry with the number filled in; a payment taken after the pop carries the call's
-interaction id and VCC's callGuid, which a supervisor sees on the payment in admin."""
+"""The screen pop and pay by link in a real browser, with the built-in sandbox and a real worker
+and beat. The pop (/desk/call?ani=…&call=…): one match opens the caller, several are listed to
+choose from, none opens manual entry with the number filled in; a payment taken after the pop
+carries the call's interaction id and VCC's callGuid, which a supervisor sees in admin. A link:
+a wrong number refused, the link sent, the caller pays from the sandbox's SMS inbox, and the
+desk shows the order paid without a reload."""
 
 from typing import Any
 
@@ -31,9 +33,11 @@ def desk(sandbox: Sandbox, celery_worker: Process, live_server: LiveServer, sett
     with an open order, and two Shahs sharing one landline."""
     builders.agent_user("agent1", vcc_agent_id="1001")
     builders.staff_user("supervisor", builders.SUPERVISORS)
-    builders.flow(name="Sandbox cards (staging)")
+    builders.flow(name="Sandbox cards (staging)", allows_links=True)
     priya = builders.customer(phone="+441632960961")
     builders.order(customer=priya, reference="INV-7001", amount="25.00")
+    ravi = builders.customer(first_name="Ravi", last_name="Kumar", phone="+447400123456")
+    builders.order(customer=ravi, reference="INV-8001", amount="60.00")
     for first in ("Anil", "Meera"):
         builders.customer(
             first_name=first, last_name="Shah", email=f"{first}@example.com", phone="+441632960970"
@@ -88,3 +92,52 @@ def test_one_several_and_no_match_and_the_call_carried_to_admin(
     expect(supervisor.locator(".field-call_guid")).to_contain_text(payment.call_guid)
     shots(supervisor, "admin-payment")
     admin.close()
+
+
+def test_a_link_sent_and_paid_from_the_sms_inbox_without_a_reload(
+    desk: str, context: BrowserContext, shots: Shots
+) -> None:
+    page = sign_in(context, desk, shots)
+    page.goto(f"{desk}/desk/call?ani=%2B447400123456&call=INT-8")
+    expect(page.locator("#caller-name")).to_contain_text("Ravi Kumar")
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
+    page.click("text=Take payment")
+    expect(page.locator("#review")).to_contain_text("60.00 GBP")
+    expect(page.locator("#link-mobile")).to_have_value("+44 7400 123456")
+    settled(page)
+    shots(page, "review-with-link")
+
+    page.fill("#link-mobile", "+44 20 7123 4567")
+    page.click("button:has-text('Send a payment link by SMS')")
+    expect(page.locator("#link-mobile-error")).to_contain_text("is not a mobile number")
+    settled(page)
+    shots(page, "not-a-mobile")
+    assert not Payment.objects.exists()
+
+    page.fill("#link-mobile", "07400 123456")
+    page.click("button:has-text('Send a payment link by SMS')")
+    status = page.locator("#payment-status")
+    expect(status).to_contain_text("Link sent to +44 7400 123456 at")
+    expect(status).to_contain_text("You can move on")
+    settled(page)
+    shots(page, "link-sent")
+    payment = Payment.objects.get()
+    assert payment.kind == Payment.Kind.LINK and payment.interaction_id == "INT-8"
+
+    phone = context.new_page()
+    phone.goto(f"{desk}/sandbox/sms/")
+    expect(phone.locator("h2")).to_have_text("+447400123456")
+    shots(phone, "sms-inbox")
+    phone.click(f"#link-{payment.session_guid}")
+    expect(phone.locator("#amount")).to_have_text("60.00 GBP")
+    phone.fill("#card_number", "4111 1111 1111 1111")
+    phone.fill("#expiry", "1239")
+    phone.fill("#security_code", "123")
+    shots(phone, "hosted-form")
+    phone.click("#pay")
+    expect(phone.locator("#outcome")).to_have_text("Payment approved. Thank you.")
+    shots(phone, "paid-on-the-phone")
+    phone.close()
+
+    expect_outcome(page, "Approved", shots, "approved")
+    expect(page.locator("#review .order-status")).to_have_text("Paid · 60.00 GBP")
