@@ -107,6 +107,7 @@ def _link_sent(payment: Payment) -> str:
 _LINK_PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
     State.IN_PROGRESS: ("wait", _link_sent, ""),
     State.EXPIRED: ("warn", lambda p: "The payment link ended before the caller paid.", ""),
+    State.ABANDONED: ("warn", lambda p: "The payment link was closed without a payment.", ""),
 }
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from payments import services
+from payments import poller, services
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
 from tests.desk.conftest import WORKSPACE
@@ -144,3 +144,16 @@ def test_a_flow_that_sends_no_links_is_refused(
     html = send(agent_client, caller_order, flow, "+447400123456")
     assert "Choose a flow that sends links." in html
     assert not Payment.objects.exists()
+
+
+def test_a_link_closed_without_a_payment_says_so_and_offers_a_new_one(
+    agent_client: Client, caller_order: Order, link_flow: PaymentFlow, sandbox: Sandbox
+) -> None:
+    send(agent_client, caller_order, link_flow, "+447400123456")
+    payment = Payment.objects.get()
+    assert payment.session_guid
+    sandbox.complete(payment.session_guid, "hangup")  # VCC finished it with no gateway answer
+    poller.read_now(payment_id=payment.pk)
+    html = agent_client.get(f"/desk/payments/{payment.pk}/status/").content.decode()
+    assert "The payment link was closed without a payment." in html
+    assert "Send a new link" in html and "hung up" not in html
