@@ -8,7 +8,7 @@ desk shows the order paid without a reload."""
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from payments.models import Payment
@@ -46,6 +46,19 @@ def desk(sandbox: Sandbox, celery_worker: Process, live_server: LiveServer, sett
     return live_server.url
 
 
+def supervisor_page(context: BrowserContext, base: str) -> tuple[BrowserContext, Page]:
+    """The supervisor signed in, in a browser context of their own."""
+    assert context.browser is not None
+    admin = context.browser.new_context(viewport={"width": 1400, "height": 900})
+    page = admin.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "supervisor")
+    page.fill("#id_password", builders.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+    return admin, page
+
+
 def test_one_several_and_no_match_and_the_call_carried_to_admin(
     desk: str, context: BrowserContext, shots: Shots
 ) -> None:
@@ -79,13 +92,7 @@ def test_one_several_and_no_match_and_the_call_carried_to_admin(
     assert payment.state == Payment.State.APPROVED
     assert payment.interaction_id == "INT-7731" and payment.call_guid
 
-    admin = context.browser.new_context() if context.browser else None
-    assert admin is not None
-    supervisor = admin.new_page()
-    supervisor.goto(f"{desk}/login/")
-    supervisor.fill("#id_username", "supervisor")
-    supervisor.fill("#id_password", builders.PASSWORD)
-    supervisor.click("button[type=submit]")
+    admin, supervisor = supervisor_page(context, desk)
     supervisor.goto(f"{desk}/admin/payments/payment/?q=INT-7731")
     supervisor.click("text=INV-7001")
     expect(supervisor.locator(".field-interaction_id")).to_contain_text("INT-7731")
@@ -141,3 +148,12 @@ def test_a_link_sent_and_paid_from_the_sms_inbox_without_a_reload(
 
     expect_outcome(page, "Approved", shots, "approved")
     expect(page.locator("#review .order-status")).to_have_text("Paid · 60.00 GBP")
+
+    admin, supervisor = supervisor_page(context, desk)
+    supervisor.goto(f"{desk}/admin/payments/payment/")
+    supervisor.click("#changelist-filter a:has-text('Payment link (SMS)')")
+    expect(supervisor.locator("#result_list tbody tr")).to_have_count(1)
+    expect(supervisor.locator("#result_list")).to_contain_text("Link to +4474••••••56")
+    expect(supervisor.locator("#result_list")).not_to_contain_text("+447400123456")
+    shots(supervisor, "admin-links")
+    admin.close()
