@@ -126,6 +126,7 @@ def start_payment(
             target=order.reference,
             payment=payment.pk,
             flow=flow.name,
+            kind=payment.kind,
         )
 
     data = payment_data({**order_values(order), "mobile": link_to}, flow.payment_data_keys)

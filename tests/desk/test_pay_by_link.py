@@ -8,6 +8,7 @@ import re
 import pytest
 from django.test import Client
 
+from agentdesk.staff.models import AuditEntry
 from payments import poller, services
 from payments.models import Order, Payment, PaymentFlow
 from tests import builders
@@ -101,6 +102,8 @@ def test_a_link_is_sent_once_and_the_agent_can_move_on(
         text(html),
     )
     assert "<iframe" not in html and "cannot be reopened here" not in html
+    started = AuditEntry.objects.get(action=AuditEntry.Action.PAYMENT_STARTED)
+    assert (started.target, started.details["kind"]) == ("INV-9", "link")
     # A double click, or a second link while the first is open: refused, nothing new at VCC.
     again = send(agent_client, caller_order, link_flow, "07400 123456")
     assert "A payment link sent to +447400123456 at" in text(again)
