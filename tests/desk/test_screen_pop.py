@@ -6,6 +6,7 @@ goes on the payments taken for that caller, and VCC's callGuid on each payment i
 import pytest
 from django.test import Client
 
+from agentdesk.desk import calls
 from payments import poller
 from payments.models import Payment, PaymentFlow
 from tests import builders
@@ -41,6 +42,19 @@ def test_several_matches_are_listed_to_choose_from(agent_client: Client) -> None
     html = agent_client.get("/desk/call", {"ani": "+44 1632 960961"}).content.decode()
     assert "2 callers have the number +441632960961: choose one on the left." in html
     assert "Priya Patel" in html and "Raj Patel" in html and "John Smith" not in html
+
+
+def test_the_caller_chosen_among_several_takes_the_call(agent_client: Client) -> None:
+    builders.customer(phone="+441632960961")
+    raj = builders.customer(first_name="Raj", email="raj@example.com", phone="+441632960961")
+    agent_client.get("/desk/call", {"ani": "+441632960961", "call": "INT-5"})
+    assert calls.current(agent_client.session) == calls.Call("INT-5", "+441632960961", None)
+    agent_client.post("/desk/callers/open/", {"key": f"local:{raj.pk}"}, **WORKSPACE)
+    agent_client.get(f"/desk/callers/{raj.pk}/", **WORKSPACE)
+    assert calls.interaction_for(agent_client.session, raj.pk) == "INT-5"
+    # The next pop replaces the call.
+    agent_client.get("/desk/call", {"ani": "+441632960962", "call": "INT-6"})
+    assert calls.interaction_for(agent_client.session, raj.pk) == ""
 
 
 def test_no_match_opens_manual_entry_with_the_number(agent_client: Client) -> None:
