@@ -297,7 +297,9 @@ VCC_SANDBOX_WEBHOOKS = env.bool("VCC_SANDBOX_WEBHOOKS", default=True)
 VCC_PAGE_LIFETIME = timedelta(seconds=env.int("VCC_PAGE_LIFETIME_SECONDS", default=600))
 
 
-def _poll_schedule(text: str) -> tuple[tuple[timedelta, timedelta | None], ...]:
+def _poll_schedule(
+    text: str, name: str = "PAYMENT_POLL_SCHEDULE"
+) -> tuple[tuple[timedelta, timedelta | None], ...]:
     """ "1:180,5:600,15" -> every 1 s until 180 s, every 5 s until 600 s, then every 15 s."""
     steps = []
     for step in text.split(","):
@@ -309,7 +311,7 @@ def _poll_schedule(text: str) -> tuple[tuple[timedelta, timedelta | None], ...]:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(
-            "PAYMENT_POLL_SCHEDULE: give interval:until_age pairs in seconds and end with a "
+            f"{name}: give interval:until_age pairs in seconds and end with a "
             "plain interval, e.g. 1:180,5:600,15."
         )
     return tuple(steps)
@@ -318,6 +320,12 @@ def _poll_schedule(text: str) -> tuple[tuple[timedelta, timedelta | None], ...]:
 # Polling a live session (docs/results.md): the interval by the session's age, until the last
 # read inside VCC's retention.
 PAYMENT_POLL_SCHEDULE = _poll_schedule(env.str("PAYMENT_POLL_SCHEDULE", default="1:180,5:600,15"))
+# Reading a payment link's session (it lives 72 hours; the webhook brings its result): every
+# 10 minutes in the first half hour, then every 4 hours, and once after the link ends.
+# 10,000 open links cost VCC under 1 GET/s (docs/results.md, "Payment links").
+PAYMENT_LINK_POLL_SCHEDULE = _poll_schedule(
+    env.str("PAYMENT_LINK_POLL_SCHEDULE", default="600:1800,14400"), "PAYMENT_LINK_POLL_SCHEDULE"
+)
 # A worker that claims a read holds it this long; if it dies, another takes it over after.
 PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", default=60))
 # The batch poller's concurrent reads per round, and rounds at once per worker (keep it below

@@ -37,6 +37,9 @@ COLUMNS: list[tuple[str, str]] = [
     ("resolved_at", "resolved_at"),
     ("resolved_by", "resolved_by__username"),
     ("resolution_reason", "resolution_reason"),
+    ("kind", "kind"),
+    ("vcc_call_guid", "call_guid"),
+    ("interaction_id", "interaction_id"),
 ]
 HEADER = [name for name, _ in COLUMNS]
 CHUNK_ROWS = 2000

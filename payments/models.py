@@ -117,6 +117,11 @@ class PaymentFlow(models.Model):
         help_text="Our field name -> the paymentData key this flow's gateway expects.",
     )
     is_active = models.BooleanField(default=True)
+    allows_links = models.BooleanField(
+        "allows payment links",
+        default=False,
+        help_text="The desk may text the caller a payment link (VCC digital session) on it.",
+    )
     is_default = models.BooleanField(
         default=False, help_text="Preselected on the desk; one flow at most."
     )
@@ -159,8 +164,20 @@ class Payment(models.Model):
     FINAL_STATES = states.FINAL_STATES
     RETRYABLE_STATES = states.RETRYABLE_STATES
 
+    class Kind(models.TextChoices):
+        PHONE = "phone", "On the phone"
+        LINK = "link", "Payment link (SMS)"
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     flow = models.ForeignKey(PaymentFlow, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PHONE)
+    # A payment link: the mobile number it was texted to (E.164) and when VCC's link ends.
+    link_phone = models.CharField("link sent to", max_length=32, blank=True)
+    link_expires_at = models.DateTimeField("link ends", null=True, blank=True)
+    # The contact centre's interaction id of the call the desk was opened for (screen pop),
+    # and VCC's callGuid of the session: a supervisor finds the call recording by them.
+    interaction_id = models.CharField("interaction id", max_length=100, blank=True, db_index=True)
+    call_guid = models.CharField("VCC callGuid", max_length=64, blank=True, db_index=True)
     # VCC refused to start this attempt because the flow itself is wrong (its
     # accountConfigurationId does not exist): the flow is not offered again without a choice.
     flow_rejected = models.BooleanField(default=False)
@@ -223,6 +240,7 @@ class Payment(models.Model):
                 name="payment_poll_due",
             ),
             models.Index(fields=["state", "-created_at"], name="payment_state_recent"),
+            models.Index(fields=["kind", "-created_at"], name="payment_kind_recent"),
             models.Index(fields=["agent", "-created_at"], name="payment_agent_recent"),
             # Supervisors' admin: the flow filter and the work queues, newest first.
             models.Index(fields=["flow", "-created_at"], name="payment_flow_recent"),

@@ -111,6 +111,11 @@ def blocking_reason(order: Order) -> str | None:
     if blocking.state == Payment.State.APPROVED:
         return "This order is already paid."
     started = timezone.localtime(blocking.created_at).strftime("%H:%M:%S")
+    if blocking.kind == Payment.Kind.LINK:
+        return (
+            f"A payment link sent to {blocking.link_phone} at {started} is still open: the "
+            "caller can pay with it until it ends."
+        )
     return f"A payment for this order is already in progress (started {started})."
 
 

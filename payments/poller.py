@@ -56,27 +56,34 @@ START_STALE_AFTER = timedelta(minutes=5)
 # --- The schedule -----------------------------------------------------------------------------
 
 
-def last_read_at(session_started_at: datetime) -> datetime:
-    """The last moment we read a session: inside VCC's retention, counted from the start."""
-    return session_started_at + settings.VCC_RESULT_RETENTION - LAST_READ_MARGIN
+def last_read_at(session_started_at: datetime, link_ends_at: datetime | None = None) -> datetime:
+    """The last moment we read a session: inside VCC's retention, counted from the start (a
+    payment link's: from the link's end, until which the caller may pay)."""
+    ends = link_ends_at or session_started_at
+    return ends + settings.VCC_RESULT_RETENTION - LAST_READ_MARGIN
 
 
 def next_read_at(
-    *, session_started_at: datetime, now: datetime, safety_net: bool = False
+    *,
+    session_started_at: datetime,
+    now: datetime,
+    safety_net: bool = False,
+    link_ends_at: datetime | None = None,
 ) -> datetime | None:
     """When to read a live session next (PAYMENT_POLL_SCHEDULE by its age, or only every
-    PAYMENT_POLL_SAFETY_NET while webhooks are healthy; never after its last read), or None
-    when the read just made was the last."""
-    last = last_read_at(session_started_at)
+    PAYMENT_POLL_SAFETY_NET while webhooks are healthy; a payment link's
+    PAYMENT_LINK_POLL_SCHEDULE, rarer than either; never after its last read), or None when
+    the read just made was the last."""
+    last = last_read_at(session_started_at, link_ends_at)
     if now >= last:
         return None
     age = now - session_started_at
-    interval = settings.PAYMENT_POLL_SAFETY_NET if safety_net else None
-    interval = interval or next(
-        interval
-        for interval, until in settings.PAYMENT_POLL_SCHEDULE
-        if until is None or age < until
+    schedule = (
+        settings.PAYMENT_LINK_POLL_SCHEDULE if link_ends_at else settings.PAYMENT_POLL_SCHEDULE
     )
+    interval = next(interval for interval, until in schedule if until is None or age < until)
+    if safety_net and link_ends_at is None and settings.PAYMENT_POLL_SAFETY_NET:
+        interval = max(interval, settings.PAYMENT_POLL_SAFETY_NET)
     return min(now + interval, last)
 
 
@@ -94,6 +101,7 @@ class Claim:
     session_started_at: datetime
     lease_until: datetime
     rung_at: datetime | None = None  # a webhook delivery asked for this read
+    link_ends_at: datetime | None = None  # a payment link's end; None for a phone payment
 
 
 def claim_due(
@@ -117,21 +125,21 @@ def claim_due(
         if connection.features.has_select_for_update_skip_locked:
             rows = list(
                 due.select_for_update(skip_locked=True, of=("self",)).values_list(
-                    *fields, "session_started_at"
+                    *fields, "session_started_at", "link_expires_at"
                 )[:limit]
             )
             Payment.objects.filter(pk__in=[row[0] for row in rows]).update(next_poll_at=lease_until)
         else:  # SQLite: a conditional UPDATE per row, which must touch exactly that row
             rows = [
                 row
-                for row in due.values_list(*fields, "session_started_at")[:limit]
+                for row in due.values_list(*fields, "session_started_at", "link_expires_at")[:limit]
                 if Payment.objects.filter(
                     pk=row[0], state=State.IN_PROGRESS, next_poll_at=row[1]
                 ).update(next_poll_at=lease_until)
             ]
     return [
-        Claim(pk, guid, account, currency, started, lease_until, rung_at)
-        for pk, _, guid, account, currency, rung_at, started in rows
+        Claim(pk, guid, account, currency, started, lease_until, rung_at, link_ends)
+        for pk, _, guid, account, currency, rung_at, started, link_ends in rows
     ]
 
 
@@ -258,14 +266,21 @@ def _settle(read: Read, now: datetime, *, safety_net: bool) -> tuple[str, dateti
         settled = _give_up(claim, services.mark_unknown, reason, vcc=None)
         _note_webhooks(claim, settled)
         return "purged", None
-    started = claim.session_started_at
+    started, link_ends = claim.session_started_at, claim.link_ends_at
     # A read a delivery asked for that failed is made again on the quick schedule.
     backed_off = safety_net and (status is not None or claim.rung_at is None)
-    when = next_read_at(session_started_at=started, now=now, safety_net=backed_off)
+    when = next_read_at(
+        session_started_at=started, now=now, safety_net=backed_off, link_ends_at=link_ends
+    )
     if status is not None:
         state = status.session_state or "no state"
+        if link_ends is not None and when is None:
+            reason = f"The payment link ended unused (VCC reported the session as '{state}')."
+            _give_up(claim, services.expire_payment, reason, vcc=status)
+            return "expired", None
         lifetime = settings.VCC_PAGE_LIFETIME
-        if status.never_changed and now - started >= lifetime + lifetime / PAGE_GRACE_SHARE:
+        page_ended = now - started >= lifetime + lifetime / PAGE_GRACE_SHARE
+        if link_ends is None and status.never_changed and page_ended:
             minutes = settings.VCC_PAGE_LIFETIME.total_seconds() / 60
             _give_up(
                 claim,

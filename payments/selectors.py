@@ -37,13 +37,15 @@ def order_search(term: str) -> Q:
 
 
 def payment_search(term: str) -> Q:
-    """Payments whose order or customer matches `term`, or whose VCC session GUID or gateway
-    reference is `term`."""
+    """Payments whose order or customer matches `term`, or whose VCC session GUID, callGuid,
+    interaction id or gateway reference is `term`."""
     orders = Order.objects.filter(order_search(term)).order_by().values("pk")
     guids = {term, term.lower(), term.upper()}
+    # One probe for the payment's own identifiers: each column indexed, one table.
+    own = Q(session_guid__in=guids) | Q(call_guid__in=guids) | Q(interaction_id=term)
     return any_of(
         (orders, Q(order__in=orders)),
-        (Payment.objects.filter(session_guid__in=guids), Q(session_guid__in=guids)),
+        (Payment.objects.filter(own), own),
         (Payment.objects.filter(gateway_reference=term), Q(gateway_reference=term)),
     )
 

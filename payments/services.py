@@ -31,7 +31,7 @@ from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, order_values
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
-from payments.vcc.client import client_for
+from payments.vcc.client import DIGITAL_LINK_LIFETIME, client_for
 from payments.vcc.errors import VccError, VccUnknownConfigurationError
 from payments.vcc.payload import payment_data
 from payments.vcc.types import SessionStatus
@@ -73,9 +73,18 @@ class StartedPayment:
 
 
 def start_payment(
-    *, order: Order, flow: PaymentFlow, agent: Agent, retry_of: Payment | None = None
+    *,
+    order: Order,
+    flow: PaymentFlow,
+    agent: Agent,
+    retry_of: Payment | None = None,
+    interaction_id: str = "",
+    link_to: str = "",
 ) -> StartedPayment:
-    """Open a VCC session for `order`; at most one live attempt per order.
+    """Open a VCC session for `order`; at most one live attempt per order. `interaction_id`
+    is the contact centre's id of the call the desk was opened for (a screen pop), if any.
+    With `link_to` (a mobile number in E.164) the attempt is a payment link: VCC texts the
+    caller a link to its hosted card form (a digital session), and there is no agent page.
 
     Raises PaymentBlocked when the order cannot take a payment now. A session VCC refuses
     leaves the attempt `failed_to_start` with the reason, ready for a retry."""
@@ -86,10 +95,18 @@ def start_payment(
             raise PaymentBlocked(reason)
         if not flow.is_active:
             raise PaymentBlocked(f"The payment flow '{flow.name}' is switched off.")
+        if link_to and not flow.allows_links:
+            raise PaymentBlocked(f"The payment flow '{flow.name}' does not send payment links.")
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
-                    order=order, flow=flow, agent=agent, request_id=logcontext.request_id.get()
+                    order=order,
+                    flow=flow,
+                    agent=agent,
+                    request_id=logcontext.request_id.get(),
+                    interaction_id=fit(Payment, "interaction_id", interaction_id),
+                    kind=Payment.Kind.LINK if link_to else Payment.Kind.PHONE,
+                    link_phone=link_to,
                 )
         except IntegrityError:
             raise PaymentBlocked(
@@ -100,9 +117,10 @@ def start_payment(
             source=Source.AGENT,
             kind=PaymentEvent.Kind.STATE_CHANGED,
             to_state=State.STARTING,
-            message=f"Retry of attempt #{retry_of.pk}" if retry_of else "Payment started",
+            message=(f"Retry of attempt #{retry_of.pk}" if retry_of else "Payment started")
+            + (" by a payment link" if link_to else ""),
             actor=agent.user,
-            data={"flow": flow.name, "staging": flow.is_staging},
+            data={"flow": flow.name, "staging": flow.is_staging, "kind": payment.kind},
         )
         audit.record(
             AuditEntry.Action.PAYMENT_RETRIED if retry_of else AuditEntry.Action.PAYMENT_STARTED,
@@ -110,15 +128,25 @@ def start_payment(
             target=order.reference,
             payment=payment.pk,
             flow=flow.name,
+            kind=payment.kind,
         )
     payments_metrics.count_started(flow.name)
 
+    data = payment_data({**order_values(order), "mobile": link_to}, flow.payment_data_keys)
+    config, vcc_agent = flow.account_configuration_id, agent.vcc_agent_id
     try:
-        session = client_for(flow.account).create_session(
-            agent_id=agent.vcc_agent_id,
-            payment_data=payment_data(order_values(order), flow.payment_data_keys),
-            account_configuration_id=flow.account_configuration_id,
-            skip_call_transfer=settings.VCC_SKIP_CALL_TRANSFER,
+        client = client_for(flow.account)
+        session = (
+            client.create_digital_session(
+                agent_id=vcc_agent, payment_data=data, account_configuration_id=config
+            )
+            if link_to
+            else client.create_session(
+                agent_id=vcc_agent,
+                payment_data=data,
+                account_configuration_id=config,
+                skip_call_transfer=settings.VCC_SKIP_CALL_TRANSFER,
+            )
         )
     except (VccError, AccountConfigError) as error:
         log.warning(
@@ -141,19 +169,22 @@ def start_payment(
         payment = _locked(payment.pk)
         payment.session_guid = session.session_guid
         payment.provider_url = session.provider_url
-        payment.session_started_at = timezone.now()
-        payment.next_poll_at = timezone.now() + first_read
+        payment.session_started_at = now = timezone.now()
+        # The polling outbox: the batch poller (payments/poller.py) makes the first read then.
+        payment.next_poll_at = now + first_read
+        payment.link_expires_at = now + DIGITAL_LINK_LIFETIME if link_to else None
+        opened = f"Payment link sent to {link_to}" if link_to else "VCC session opened"
         _transition(
             payment,
             State.IN_PROGRESS,
             source=Source.SYSTEM,
-            message="VCC session opened; waiting for the caller",
+            message=f"{opened}; waiting for the caller",
             data={"session_guid": session.session_guid},
         )
     page = ProviderPage(
         session.provider_url, session.agent_access_token, session.agent_refresh_token
     )
-    return StartedPayment(payment, page)
+    return StartedPayment(payment, None if link_to else page)
 
 
 def fail_stale_start(*, payment_id: int) -> Payment:
@@ -216,6 +247,9 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
     recorded and flagged for supervisors, never applied silently."""
     with transaction.atomic():
         payment = _locked(payment_id)
+        if status.call_guid and not payment.call_guid:
+            payment.call_guid = fit(Payment, "call_guid", status.call_guid)
+            payment.save(update_fields=["call_guid"])
         if status.outcome is None:
             return payment
         state, why = RESULT_STATES[status.outcome], status.summary

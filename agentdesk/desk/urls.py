@@ -6,6 +6,7 @@ from agentdesk.desk import views
 
 app_name = "desk"
 urlpatterns = [
+    path("call", views.call, name="call"),
     path("search/", views.search, name="search"),
     path("callers/open/", views.open_caller, name="open-caller"),
     path("callers/new/", views.new_caller, name="new-caller"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order, name="order"),
     path("orders/<int:order_id>/details/", views.details, name="details"),
     path("orders/<int:order_id>/start/", views.start, name="start"),
+    path("orders/<int:order_id>/send-link/", views.send_link, name="send-link"),
     path("payments/<int:payment_id>/status/", views.payment_status, name="payment-status"),
     path("payments/<int:payment_id>/retry/", views.retry, name="retry"),
 ]

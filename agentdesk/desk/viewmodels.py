@@ -8,10 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import timezone
 
 from agentdesk.desk import selectors
 from agentdesk.shared.money import format_money
 from agentdesk.staff.models import Agent
+from customers.phones import international
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
 from payments.services import CHECK_THE_GATEWAY, ProviderPage, StartedPayment
@@ -91,9 +93,30 @@ _PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
 }
 
 
+def _link_sent(payment: Payment) -> str:
+    sent = timezone.localtime(payment.session_started_at or payment.created_at)
+    ends = timezone.localtime(payment.link_expires_at or sent)
+    return (
+        f"Link sent to {international(payment.link_phone)} at {sent:%H:%M}; waiting for the "
+        f"caller (the link works until {ends:%a %d %b %H:%M}). You can move on: the order "
+        "turns Paid when they pay."
+    )
+
+
+# A payment link's own words where they differ from a payment on the phone.
+_LINK_PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
+    State.IN_PROGRESS: ("wait", _link_sent, ""),
+    State.EXPIRED: ("warn", lambda p: "The payment link ended before the caller paid.", ""),
+    State.ABANDONED: ("warn", lambda p: "The payment link was closed without a payment.", ""),
+}
+
+
 def status_view(payment: Payment) -> StatusView:
     """The panel's words for `payment` in its current state."""
     tone, headline, retry_label = _PANEL[payment.state]
+    if payment.kind == Payment.Kind.LINK:
+        tone, headline, _ = _LINK_PANEL.get(payment.state, (tone, headline, ""))
+        retry_label = "Send a new link" if retry_label else ""
     details: list[tuple[str, str]] = []
     if payment.state == State.APPROVED:
         order = payment.order
@@ -146,10 +169,13 @@ class OrderScreen:
             "notice": self.notice,
         }
         if self.payment is None:
+            phone = self.order.customer.phone
             return context | {
                 "blocked": self.blocked,
                 "flows": self.flows,
                 "preselect": self.preselect,
+                "link_flows": [flow for flow in self.flows if flow.allows_links],
+                "link_mobile": international(phone) if phone else "",
             }
         return context | {
             "payment": self.payment,

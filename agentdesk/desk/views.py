@@ -26,14 +26,22 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from agentdesk.desk import selectors, services
+from agentdesk.desk import calls, selectors, services
 from agentdesk.desk.forms import OrderForm, PaymentDetailsForm, details_of
 from agentdesk.desk.viewmodels import order_screen, status_view
 from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number
 from agentdesk.staff.models import Agent
 from agentdesk.staff.roles import agent_of, is_agent
 from agentdesk.staff.sessions import passive_session
-from customers.crm import CallerNotFound, CrmUnavailable, find_callers, get_crm
+from customers.crm import (
+    CallerMatch,
+    CallerNotFound,
+    CrmUnavailable,
+    SearchResult,
+    find_callers,
+    get_crm,
+)
+from customers.phones import NotAMobile, e164, mobile_e164
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
@@ -115,6 +123,7 @@ def payment_area(
     agent: Agent,
     *,
     review_form: PaymentDetailsForm | None = None,
+    link_input: tuple[str, str] | None = None,
     **kwargs: Any,
 ) -> HttpResponse:
     """After a start or a retry: the payment area, and the payment data card beside it (the
@@ -122,6 +131,8 @@ def payment_area(
     order = selectors.order(order.pk)
     context = order_screen(order, agent, own_origin=own_origin(request), **kwargs).context()
     context["review_form"] = review_form
+    if link_input is not None:  # a mobile number refused: as typed, and why
+        context["link_mobile"], context["link_error"] = link_input
     if request.htmx:
         return render(request, "desk/order.html#payment-response", {**context, "oob": True})
     return render(request, "desk/order.html", context)
@@ -149,6 +160,46 @@ def search(request: DeskRequest, agent: Agent) -> HttpResponse:
     if request.htmx:
         return render(request, "desk/desk.html#results", context)
     return render(request, "desk/home.html", context)
+
+
+@require_GET
+@agent_required
+def call(request: DeskRequest, agent: Agent) -> HttpResponse:
+    """The screen pop: the contact centre opens this for a call (docs/screen-pop.md). The
+    caller found by their number is opened; several are listed; none opens manual entry with
+    the number filled in. The interaction id goes on the payments taken for that caller."""
+    interaction_id = request.GET.get("call", "").strip()[: calls.MAX_INTERACTION_ID]
+    ani = request.GET.get("ani", "").strip()[:40]
+    number = e164(ani) if ani else None
+    result = SearchResult([])
+    if number is not None:
+        result = find_callers(number)
+    matches: list[CallerMatch] = [m for m in result.matches if e164(m.phone) == number]
+    calls.remember(request.session, calls.Call(interaction_id, number or "", None))
+    if number is None:
+        notice = (
+            "The caller's number is withheld or cannot be read"
+            + (f" (“{ani}”)" if ani else "")
+            + ": find them with the search on the left, or enter them by hand."
+        )
+        return render(request, "desk/home.html", {"notice": notice})
+    if len(matches) == 1:
+        try:
+            customer = services.open_caller(matches[0].key, crm=get_crm())
+        except (CallerNotFound, CrmUnavailable) as problem:
+            return render(request, "desk/home.html", {"notice": str(problem)})
+        calls.remember(request.session, calls.Call(interaction_id, number, customer.pk))
+        return redirect("desk:caller", customer.pk)
+    if matches:
+        context = {
+            "query": number,
+            "result": SearchResult(matches, result.problem),
+            "notice": f"{len(matches)} callers have the number {number}: choose one on the left.",
+        }
+        return render(request, "desk/home.html", context)
+    form = PaymentDetailsForm(initial={"phone": number})
+    context = {"form": form, "notice": f"No caller has the number {number}: enter them by hand."}
+    return render(request, "desk/new_caller.html", context)
 
 
 @require_POST
@@ -179,6 +230,7 @@ def show_caller(request: DeskRequest, customer_id: int, form: OrderForm | None) 
 @agent_required
 def caller(request: DeskRequest, agent: Agent, customer_id: int) -> HttpResponse:
     """The caller on screen: their orders, and a new payment for them."""
+    calls.caller_opened(request.session, customer_id)
     return show_caller(request, customer_id, None)
 
 
@@ -212,6 +264,7 @@ def new_caller(request: DeskRequest, agent: Agent) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                calls.caller_opened(request.session, order.customer_id)
                 return navigate(request, reverse("desk:order", args=[order.pk]))
     else:
         form = PaymentDetailsForm()
@@ -284,15 +337,24 @@ def begin(
     agent: Agent,
     flow: PaymentFlow,
     retry_of: Payment | None = None,
+    link_to: str = "",
 ) -> HttpResponse:
-    """Start (or retry) a payment on `order`, after checking its payment data once more. A
-    start the services refuse shows why, next to the live attempt when there is one."""
+    """Start (or retry) a payment on `order` (by a link texted to `link_to`, when given),
+    after checking its payment data once more. A start the services refuse shows why, next to
+    the live attempt when there is one."""
     form = PaymentDetailsForm(data=details_of(order), initial=details_of(order), order=order)
     if not form.is_valid():
         notice = "Fix the payment details marked, then start again."
         return payment_area(request, order, agent, review_form=form, notice=notice)
     try:
-        started = start_payment(order=order, flow=flow, agent=agent, retry_of=retry_of)
+        started = start_payment(
+            order=order,
+            flow=flow,
+            agent=agent,
+            retry_of=retry_of,
+            interaction_id=calls.interaction_for(request.session, order.customer_id),
+            link_to=link_to,
+        )
     except PaymentBlocked as blocked:
         return payment_area(request, order, agent, notice=str(blocked))
     return payment_area(request, order, agent, started=started)
@@ -310,12 +372,32 @@ def start(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
+def send_link(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse:
+    """Pay by link: VCC texts the caller's mobile a link to the provider's card form."""
+    order = selectors.order(order_id)
+    flow = selectors.flow(request.POST.get("link_flow", ""))
+    if flow is None or not flow.allows_links:
+        return payment_area(request, order, agent, notice="Choose a flow that sends links.")
+    typed = request.POST.get("mobile", "").strip()[:40]
+    if contains_card_number(typed):  # never shown again
+        return payment_area(request, order, agent, link_input=("", CARD_NUMBER_MESSAGE))
+    try:
+        number = mobile_e164(typed)
+    except NotAMobile as problem:
+        return payment_area(request, order, agent, link_input=(typed, str(problem)))
+    return begin(request, order, agent, flow, link_to=number)
+
+
+@require_POST
+@agent_required
 def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
     """A new attempt after one that failed to start, was declined, abandoned or expired."""
     payment = selectors.own_payment(payment_id, agent)
     if not payment.can_retry:
         return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
-    return begin(request, payment.order, agent, payment.flow, retry_of=payment)
+    return begin(
+        request, payment.order, agent, payment.flow, retry_of=payment, link_to=payment.link_phone
+    )
 
 
 @passive_session

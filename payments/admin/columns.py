@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from agentdesk.shared.money import format_money
+from customers.phones import masked
 from payments.models import Payment
 
 CSS = {"all": ["payments-admin.css"]}
@@ -28,6 +29,13 @@ class PaymentColumns:
         if payment.flagged:
             badge += format_html(' <span class="state state-flagged">{}</span>', "Flagged")
         return badge
+
+    @admin.display(description="taken")
+    def taken_by(self, payment: Payment) -> str:
+        """On the phone, or by a link (its number masked: lists are read over shoulders)."""
+        if payment.kind == Payment.Kind.LINK:
+            return f"Link to {masked(payment.link_phone)}"
+        return "Phone"
 
     @admin.display(description="flow")
     def flow_name(self, payment: Payment) -> SafeString:

@@ -23,8 +23,9 @@ class PaymentFlowAdmin(AuditedModelAdmin):
         "display_mode",
         "is_active",
         "is_default",
+        "allows_links",
     ]
-    list_filter = ["environment", "account", "is_active"]
+    list_filter = ["environment", "account", "is_active", "allows_links"]
 
 
 class PaymentInline(ReadOnly, PaymentColumns, admin.TabularInline):

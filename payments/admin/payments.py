@@ -69,6 +69,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         "customer",
         "amount",
         "state_label",
+        "taken_by",
         "flow_name",
         "agent",
         "started",
@@ -80,6 +81,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     list_filter = [
         WorkQueueFilter,
         "state",
+        "kind",
         "flow",
         EnvironmentFilter,
         AgentFilter,
@@ -92,8 +94,8 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     sortable_by = ["started"]
     search_fields = ["order reference", "customer", "session_guid", "gateway_reference"]
     search_help_text = (
-        "A whole order reference, customer name, email or phone, VCC session GUID or gateway "
-        "reference (not case-sensitive)."
+        "A whole order reference, customer name, email or phone, VCC session GUID, callGuid, "
+        "interaction id or gateway reference (not case-sensitive)."
     )
     search_filter = staticmethod(selectors.payment_search)
     change_list_template = "admin/payments/payment/change_list.html"
@@ -105,12 +107,17 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
                     "order_link",
                     "amount",
                     "state_label",
+                    "kind",
+                    "link_phone",
+                    "link_expires_at",
                     "flow_name",
                     "agent",
                     "created_at",
                     "session_started_at",
                     "finished_at",
                     "session_guid",
+                    "interaction_id",
+                    "call_guid",
                     "message",
                 ]
             },

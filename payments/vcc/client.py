@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,8 @@ log = logging.getLogger("payments.vcc")
 SCOPE = "globalpci"
 SESSION_PATH = "/v1/session"
 DIGITAL_SESSION_PATH = "/v1/digitalsession"
+# [doc] How long the caller may pay with the link VCC texts for a digital session.
+DIGITAL_LINK_LIFETIME = timedelta(hours=72)
 
 
 # How long a process trusts its last look at the shared token (a poller makes hundreds of

@@ -15,6 +15,8 @@ DEFAULT_PAYMENT_DATA_KEYS: dict[str, str] = {
     "amount": "Amount",
     "currency": "Currency",
     "reference": "MerchantReferenceCode",
+    # [doc] pay-by-link only: the mobile number the provider texts the link to, in E.164.
+    "mobile": "CustomerPhoneNumber",
 }
 
 

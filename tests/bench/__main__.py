@@ -4,7 +4,7 @@ import importlib
 import sys
 
 # Each entry is a module of tests.bench with a main() that prints its figures.
-BENCHMARKS: list[str] = ["admin_history", "desk", "results"]
+BENCHMARKS: list[str] = ["admin_history", "desk", "links", "results"]
 
 
 def main(names: list[str]) -> int:

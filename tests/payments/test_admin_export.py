@@ -60,6 +60,8 @@ def test_columns_finance_needs_and_no_card_data(
         resolved_at=datetime(2026, 2, 4, tzinfo=UTC),
         resolved_by=supervisor_user,
         resolution_reason="Settled",
+        call_guid="call-guid-1",
+        interaction_id="INT-1",
     )
     [row] = export(supervisor_client)
     assert list(row) == [
@@ -86,6 +88,9 @@ def test_columns_finance_needs_and_no_card_data(
         "resolved_at",
         "resolved_by",
         "resolution_reason",
+        "kind",
+        "vcc_call_guid",
+        "interaction_id",
     ]
     assert row["order_reference"] == "PAY-CSV1"
     assert (row["amount"], row["currency"], row["gateway_amount"]) == ("1.500", "KWD", "1.500")
@@ -101,6 +106,11 @@ def test_columns_finance_needs_and_no_card_data(
     )
     assert row["started_at"] == "2026-02-03T04:05:06+00:00"
     assert (row["resolved_by"], row["resolution_reason"]) == ("supervisor", "Settled")
+    assert (row["kind"], row["vcc_call_guid"], row["interaction_id"]) == (
+        "phone",
+        "call-guid-1",
+        "INT-1",
+    )
     forbidden = ("pan", "card_number", "cvv", "cvc", "expiry", "expiration", "security_code")
     assert not [name for name in row if any(word in name for word in forbidden)]
 

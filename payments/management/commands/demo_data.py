@@ -176,5 +176,7 @@ class Command(BaseCommand):
                     "environment": environment,
                     "display_mode": mode,
                     "is_default": default,
+                    # The sandbox texts links to its own SMS inbox (/sandbox/sms/).
+                    "allows_links": True,
                 },
             )

@@ -168,7 +168,7 @@ def _open(request: HttpRequest, kind: str) -> HttpResponse:
     }
     if kind == Session.Kind.DIGITAL:
         data["paymentLink"] = request.build_absolute_uri(
-            reverse("sandbox:keypad", args=[session.guid])
+            reverse("sandbox:pay-by-link", args=[session.guid])
         )
     return answer(data, knobs=Knobs.current())
 

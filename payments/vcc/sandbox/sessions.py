@@ -25,6 +25,7 @@ Step = Session.Step
 State = Session.State
 
 KEYS = frozenset("0123456789*#")
+LINK_LIFETIME = timedelta(hours=72)
 # The digits each keying step collects, and how many at most.
 STEP_FIELDS = {
     Step.CARD_NUMBER: "card_number",
@@ -83,7 +84,13 @@ def open_session(
         agent_refresh_token=new_secret(),
         created_on=now,
         last_updated_on=now,
-        page_expires_at=now + timedelta(seconds=knobs.page_lifetime_seconds),
+        # A payment link lives 72 hours (VCC's documented lifetime), an agent page minutes.
+        page_expires_at=now
+        + (
+            LINK_LIFETIME
+            if kind == Session.Kind.DIGITAL
+            else timedelta(seconds=knobs.page_lifetime_seconds)
+        ),
         prompt=PROMPTS[Step.CARD_NUMBER],
     )
 
@@ -311,6 +318,8 @@ def purge_due() -> None:
     now = timezone.now()
     cutoff = now - timedelta(seconds=Knobs.current().retention_seconds)
     _purge(Session.objects.filter(state=State.FINISHED, finished_on__lte=cutoff))
+    # An unused payment link is forgotten as a result is, counted from the link's end.
+    _purge(Session.objects.filter(kind=Session.Kind.DIGITAL, page_expires_at__lte=cutoff))
     Session.objects.filter(page_expires_at__lte=now).exclude(
         card_number="", expiry="", security_code=""
     ).update(card_number="", expiry="", security_code="")

@@ -3,12 +3,13 @@
 vcc/...        VCC: the token endpoint and the Payment API
 provider/...   the PCI provider's agent page
 keypad/...     the caller's phone
+sms/, pay/...  the caller's phone for payment links: the SMS inbox, the hosted card form
 control/...    the control API for tests
 """
 
 from django.urls import path
 
-from payments.vcc.sandbox import api, control, pages
+from payments.vcc.sandbox import api, control, links, pages
 
 app_name = "sandbox"
 urlpatterns = [
@@ -27,6 +28,9 @@ urlpatterns = [
     path("keypad/<uuid:guid>/", pages.keypad, name="keypad"),
     path("keypad/<uuid:guid>/press", pages.keypad_press, name="keypad-press"),
     path("keypad/<uuid:guid>/hang-up", pages.keypad_hang_up, name="keypad-hang-up"),
+    # The caller's phone for payment links: the texts received, and the hosted card form
+    path("sms/", links.sms_inbox, name="sms-inbox"),
+    path("pay/<uuid:guid>/", links.hosted_form, name="pay-by-link"),
     # The control API
     path("control/reset", control.reset, name="control-reset"),
     path("control/stats", control.stats, name="control-stats"),

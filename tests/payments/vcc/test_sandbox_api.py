@@ -227,7 +227,7 @@ def test_digital_session_needs_an_e164_phone_number(sandbox: Sandbox) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["paymentLink"].startswith(sandbox.url + "/keypad/")
+    assert body["paymentLink"] == f"{sandbox.url}/pay/{body['sessionGuid']}/"
     assert sandbox.stats()["digital_sessions_created"] == 1
 
 

@@ -245,7 +245,7 @@ def test_keys_after_the_end_are_refused_by_the_control_api(
         sandbox.press(session.session_guid, "1")
 
 
-def test_digital_session_link_opens_the_keypad(sandbox: Sandbox, vcc: VccClient) -> None:
+def test_digital_session_link_opens_the_hosted_card_form(sandbox: Sandbox, vcc: VccClient) -> None:
     new = vcc.create_digital_session(
         agent_id="1001",
         payment_data={"Amount": "5.00", "Currency": "GBP", "CustomerPhoneNumber": "+441632960961"},
@@ -253,4 +253,4 @@ def test_digital_session_link_opens_the_keypad(sandbox: Sandbox, vcc: VccClient)
     assert new.payment_link
     response = requests.get(new.payment_link, timeout=5)
     assert response.status_code == 200
-    assert 'id="key-1"' in response.text
+    assert 'id="card_number"' in response.text and "5.00 GBP" in response.text
