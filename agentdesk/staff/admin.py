@@ -14,7 +14,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.http import HttpRequest
 
-from agentdesk.staff.admin_base import AuditedModelAdmin, HistoryAdmin
+from agentdesk.staff.admin_base import AuditedModelAdmin, CardNumberFields, HistoryAdmin
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent, AuditEntry
 
 SUPERUSER_ONLY = "Only a superuser can grant this."
@@ -64,6 +64,17 @@ class AgentAdmin(AuditedModelAdmin):
     autocomplete_fields = ["user"]
 
 
+class AgentInline(CardNumberFields, admin.StackedInline):
+    """A user's Agent record, on the user's own page: an agent is added in one screen."""
+
+    model = Agent
+    can_delete = False
+    extra = 0
+    max_num = 1
+    verbose_name = "agent at the desk (VCC agent id)"
+    verbose_name_plural = "agent at the desk"
+
+
 admin.site.unregister(User)
 admin.site.unregister(Group)
 
@@ -96,6 +107,26 @@ def _guarded_user_form(form: type[forms.ModelForm], granter: User) -> type[forms
 
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):  # type: ignore[misc]
+    inlines = [AgentInline]
+    # One screen for a new person: sign-in, name, role and, for an agent, the VCC agent id.
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "groups",
+                ),
+            },
+        ),
+    )
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:

@@ -80,10 +80,10 @@ def test_columns_finance_needs_and_no_card_data(
         "environment",
         "agent_vcc_id",
         "agent_username",
-        "started_at",
-        "finished_at",
+        "started_at_utc",
+        "finished_at_utc",
         "vcc_session_guid",
-        "resolved_at",
+        "resolved_at_utc",
         "resolved_by",
         "resolution_reason",
     ]
@@ -99,7 +99,7 @@ def test_columns_finance_needs_and_no_card_data(
         "staging",
         "1001",
     )
-    assert row["started_at"] == "2026-02-03T04:05:06+00:00"
+    assert row["started_at_utc"] == "2026-02-03T04:05:06+00:00"
     assert (row["resolved_by"], row["resolution_reason"]) == ("supervisor", "Settled")
     forbidden = ("pan", "card_number", "cvv", "cvc", "expiry", "expiration", "security_code")
     assert not [name for name in row if any(word in name for word in forbidden)]
