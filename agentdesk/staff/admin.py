@@ -127,6 +127,7 @@ class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):  # type: ignore[misc]
             },
         ),
     )
+
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:

@@ -24,7 +24,16 @@ class PaymentFlowForm(forms.ModelForm):
 
     class Meta:
         model = PaymentFlow
-        fields = "__all__"
+        fields = [
+            "name",
+            "account",
+            "account_configuration_id",
+            "environment",
+            "display_mode",
+            "payment_data_keys",
+            "is_active",
+            "is_default",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
