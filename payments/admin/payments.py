@@ -190,9 +190,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
             return selectors.why_a_supervisor_is_needed(payment)
         if payment.resolved_at:
             by = payment.resolved_by.get_username() if payment.resolved_by else "?"
-            return (
-                f"Resolved by {by} on {when(payment.resolved_at)}: {payment.resolution_reason}"
-            )
+            return f"Resolved by {by} on {when(payment.resolved_at)}: {payment.resolution_reason}"
         return "Nothing to resolve."
 
     @admin.display(description="order")
