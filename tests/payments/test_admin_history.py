@@ -265,7 +265,7 @@ def test_totals_count_a_declined_retry_as_attempted_not_taken(supervisor_client:
     builders.payment(order=order, state="declined")
     builders.payment(order=order, state="approved")
     page = supervisor_client.get(URL).content.decode()
-    assert "Approved amount (money taken)" in page
+    assert "Approved amount: the money taken." in page
     assert '<td class="approved-amount"><strong>40.00</strong></td>' in page
     assert '<td class="attempted-amount">80.00</td>' in page
 
