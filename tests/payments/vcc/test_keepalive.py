@@ -78,11 +78,11 @@ def dropper(sandbox: Sandbox) -> Iterator[KeepAliveDropper]:
                     },
                     timeout=10,
                 )
-                connection.sendall(
+                head = (
                     f"HTTP/1.1 {answer.status_code} X\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(answer.content)}\r\nConnection: keep-alive\r\n\r\n".encode()
-                    + answer.content
+                    f"Content-Length: {len(answer.content)}\r\nConnection: keep-alive\r\n\r\n"
                 )
+                connection.sendall(head.encode() + answer.content)
 
     def accept() -> None:
         while True:
