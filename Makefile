@@ -25,7 +25,7 @@ $(STAMP): requirements-dev.lock
 	echo "Installing $$total pinned packages from requirements-dev.lock (about a minute) ..."; \
 	$(BIN)/python -m pip install --require-hashes --no-deps --progress-bar off \
 		-r requirements-dev.lock 2>&1 | awk -v total=$$total ' \
-		/^Collecting / { n++; if (n % 10 == 0 || n == total) printf "  %d/%d fetched\n", n, total; fflush() } \
+		/^(Collecting|Processing) / { n++; if (n % 10 == 0 || n == total) printf "  %d/%d fetched\n", n, total; fflush() } \
 		/^Installing collected packages/ { print "  unpacking into $(VENV) ..."; fflush() } \
 		/^Successfully installed/ { print "  done." } \
 		/ERROR|[Ee]rror:/ { print }'
