@@ -71,7 +71,7 @@ class AgentInline(CardNumberFields, admin.StackedInline):
     can_delete = False
     extra = 0
     max_num = 1
-    verbose_name = "agent at the desk (VCC agent id)"
+    verbose_name = "agent at the desk"
     verbose_name_plural = "agent at the desk"
 
 

@@ -1,7 +1,8 @@
 """The supervisors' admin in a real browser (Chromium at 1366 px, the width of a common
 laptop) against the live server: a supervisor signs in, reads the payment list (no sideways
 scrolling, approved apart from attempted), opens the work queue, sees why a payment waits
-and its timeline near the top, resolves it, and the page says so."""
+and its timeline near the top, resolves it, and the page says so; an administrator adds an
+agent (user, role and VCC agent id) in one screen and picks a flow's VCC account."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from agentdesk.staff.models import AGENTS, Agent
 from payments.models import Payment
 from tests import builders
 from tests.browser.conftest import Shots
@@ -104,4 +106,42 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
     shots(page, "resolved")
     waiting.refresh_from_db()
     assert waiting.state == Payment.State.ABANDONED and waiting.resolved_at is not None
+    context.close()
+
+
+def test_administrator_adds_an_agent_in_one_screen(
+    browser: Any, live_server: LiveServer, shots: Shots
+) -> None:
+    builders.staff_user("administrator", builders.ADMINISTRATORS)
+    context: BrowserContext = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "administrator")
+    page.fill("#id_password", builders.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+
+    page.goto(f"{base}/admin/auth/user/add/")
+    page.fill("#id_username", "agent7")
+    page.fill("#id_password1", "a-long-enough-secret")
+    page.fill("#id_password2", "a-long-enough-secret")
+    page.fill("#id_first_name", "Ana")
+    page.fill("#id_last_name", "Lopez")
+    page.select_option("#id_groups_from", label="Agents")
+    page.click("#id_groups_add")
+    page.click("text=Add another agent at the desk")
+    page.fill("#id_agent-0-vcc_agent_id", "1007")
+    shots(page, "add-user-with-agent")
+    assert fits_the_width(page)
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("agent7")
+    shots(page, "user-added")
+    agent = Agent.objects.select_related("user").get(vcc_agent_id="1007")
+    assert agent.user.groups.filter(name=AGENTS).exists()
+
+    page.goto(f"{base}/admin/payments/paymentflow/add/")
+    expect(page.locator("select[name=account]")).to_have_value("builtin")
+    shots(page, "flow-account-choice")
     context.close()
