@@ -58,6 +58,16 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
     builders.payment_event(
         waiting, source="poll", from_state="in_progress", to_state="unknown", message="Timed out"
     )
+    contradicted = builders.payment(
+        order=builders.order(reference="DEMO-1003"), state="approved", flagged=True
+    )
+    builders.payment_event(
+        contradicted,
+        source="webhook",
+        kind="contradiction",
+        to_state="",
+        message="Contradictory result: DECLINE after ACCEPT",
+    )
     for n in range(12):
         builders.payment(order=builders.order(reference=f"DEMO-20{n:02d}"), state="approved")
 
@@ -79,7 +89,7 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
 
     page.fill("#searchbar", "demo-100")
     page.press("#searchbar", "Enter")
-    expect(page.locator("#result_list tbody tr")).to_have_count(3)
+    expect(page.locator("#result_list tbody tr")).to_have_count(4)
     shots(page, "search-by-prefix")
 
     page.click("text=1 of unknown outcome")
@@ -106,6 +116,12 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
     shots(page, "resolved")
     waiting.refresh_from_db()
     assert waiting.state == Payment.State.ABANDONED and waiting.resolved_at is not None
+
+    page.goto(f"{base}/admin/payments/payment/{contradicted.pk}/change/")
+    expect(page.locator(".needs-supervisor")).to_contain_text(
+        "Flagged: Contradictory result: DECLINE after ACCEPT."
+    )
+    shots(page, "flagged")
     context.close()
 
 
