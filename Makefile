@@ -20,9 +20,15 @@ help:
 # The virtual environment, installed from the committed lock (pinned, hash-checked).
 $(STAMP): requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing dependencies from requirements-dev.lock ..."
-	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock \
-		2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	@# pip says nothing for about a minute with --quiet: count the packages as they come.
+	@total=$$(grep -c '^[A-Za-z0-9].*==' requirements-dev.lock); \
+	echo "Installing $$total pinned packages from requirements-dev.lock (about a minute) ..."; \
+	$(BIN)/python -m pip install --require-hashes --no-deps --progress-bar off \
+		-r requirements-dev.lock 2>&1 | awk -v total=$$total ' \
+		/^(Collecting|Processing) / { n++; if (n % 10 == 0 || n == total) printf "  %d/%d fetched\n", n, total; fflush() } \
+		/^Installing collected packages/ { print "  unpacking into $(VENV) ..."; fflush() } \
+		/^Successfully installed/ { print "  done." } \
+		/ERROR|[Ee]rror:/ { print }'
 	@touch $@
 
 install: $(STAMP)
@@ -35,7 +41,11 @@ run: install
 	@echo "  Caller keypad and sandbox: http://127.0.0.1:8000/sandbox/"
 	@echo "  Ctrl-C stops everything."
 	@echo
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	@# Ctrl-C: honcho stops every process (scripts/procfile-process keeps each stop clean)
+	@# and answers 130, which is how a run ends, not an error.
+	@PATH="$(CURDIR)/$(BIN):$$PATH" \
+		PYTHONWARNINGS="ignore:You're running the worker with superuser privileges" \
+		$(BIN)/python scripts/run-procfile start || [ $$? -eq 130 ]
 
 lint: install
 	$(BIN)/ruff check .

@@ -233,7 +233,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport (no server).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# (kombu warns of a filesystem URL without a host, so the default names one it ignores)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):

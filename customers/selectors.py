@@ -1,5 +1,6 @@
-"""The reads of customers: finding a customer by what a person would type — whole values for
-the supervisors' admin (indexed lookups at any size), and the desk's search as the agent types
+"""The reads of customers: finding a customer by what a person would type — the start of a
+name or email, or a whole phone number or CRM id, for the supervisors' admin (indexed lookups
+at any size), and the desk's search as the agent types
 (prefixes of names, parts of emails and phone numbers, with the caller's address)."""
 
 import re
@@ -18,22 +19,29 @@ PHONE = re.compile(r"\+?[0-9 ()-]{6,20}")
 MIN_QUERY = 2
 # Words of a name read from the search box; more are ignored (no name has more).
 MAX_WORDS = 4
+# The supervisors' admin matches the start of a name, email or reference from this many
+# characters on (fewer would match too much to be useful); shorter terms match whole values.
+PREFIX_MIN = 3
 
 
 def customer_search(term: str) -> Q:
-    """Customers whose first or last name, full name, email, phone or CRM id is `term`
-    (whole values, case-insensitive); each an indexed lookup on the one table."""
+    """Customers whose first or last name, full name or email starts with `term`, or whose
+    phone or CRM id is `term` (case-insensitive); each an indexed lookup on the one table (the
+    trigram indexes of migration 0004 serve the prefixes)."""
     words = [w for w in term.split() if w.lower().strip(".") not in TITLES] or term.split()
     name = " ".join(words)
+    starts = "istartswith" if len(name) >= PREFIX_MIN else "iexact"
     match = (
-        Q(first_name__iexact=name)
-        | Q(last_name__iexact=name)
-        | Q(email__iexact=term)
+        Q(**{f"first_name__{starts}": name})
+        | Q(**{f"last_name__{starts}": name})
+        | Q(**{f"email__{'istartswith' if len(term) >= PREFIX_MIN else 'iexact'}": term})
         | Q(crm_id=term)
     )
     for split in range(1, len(words)):
+        # "Priya Pat": the first name whole, the last name's start.
         match |= Q(
-            first_name__iexact=" ".join(words[:split]), last_name__iexact=" ".join(words[split:])
+            first_name__iexact=" ".join(words[:split]),
+            **{f"last_name__{starts}": " ".join(words[split:])},
         )
     if PHONE.fullmatch(term):
         match |= Q(phone__in={term, re.sub(r"[ ()-]", "", term)})

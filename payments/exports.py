@@ -4,7 +4,7 @@ read with a server-side cursor a chunk at a time so a million rows never sit in 
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from agentdesk.shared.money import format_major
 from payments.models import Payment
 
-# (CSV header, the payment's value path). Amounts are in major units of `currency`.
+# (CSV header, the payment's value path). Amounts are in major units of `currency`; times are
+# ISO 8601 in UTC (the database's zone, whatever TIME_ZONE says), and their headers say so.
 COLUMNS: list[tuple[str, str]] = [
     ("payment_id", "pk"),
     ("order_reference", "order__reference"),
@@ -31,10 +32,10 @@ COLUMNS: list[tuple[str, str]] = [
     ("environment", "flow__environment"),
     ("agent_vcc_id", "agent__vcc_agent_id"),
     ("agent_username", "agent__user__username"),
-    ("started_at", "created_at"),
-    ("finished_at", "finished_at"),
+    ("started_at_utc", "created_at"),
+    ("finished_at_utc", "finished_at"),
     ("vcc_session_guid", "session_guid"),
-    ("resolved_at", "resolved_at"),
+    ("resolved_at_utc", "resolved_at"),
     ("resolved_by", "resolved_by__username"),
     ("resolution_reason", "resolution_reason"),
     ("kind", "kind"),
@@ -55,7 +56,7 @@ def cell(value: object, currency: str) -> str:
     if isinstance(value, Decimal):
         return format_major(value, currency)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.astimezone(UTC).isoformat()
     text = str(value)
     return "'" + text if _FORMULA.search(text) else text
 

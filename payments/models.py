@@ -4,6 +4,7 @@ and the raw webhook deliveries. State changes happen only in payments/services.p
 import secrets
 from decimal import Decimal
 
+from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -61,6 +62,10 @@ class Order(models.Model):
         indexes = [
             # Supervisors' admin: search by reference (any case), filter by currency or status.
             models.Index(Upper("reference"), name="order_reference_upper"),
+            # ... and by the start of a reference: LIKE 'DEMO-1%' needs the pattern operators.
+            models.Index(
+                OpClass(Upper("reference"), name="text_pattern_ops"), name="order_reference_prefix"
+            ),
             models.Index(fields=["currency", "-created_at"], name="order_currency_recent"),
             models.Index(fields=["status", "-created_at"], name="order_status_recent"),
         ]
@@ -251,6 +256,11 @@ class Payment(models.Model):
                 fields=["-created_at"],
                 condition=Q(resolved_at__isnull=False),
                 name="payment_resolved_recent",
+            ),
+            # The supervisors' search by the start of a gateway reference, in any case.
+            models.Index(
+                OpClass(Upper("gateway_reference"), name="text_pattern_ops"),
+                name="payment_gateway_ref_prefix",
             ),
         ]
 

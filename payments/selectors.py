@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from agentdesk.shared.money import format_major
-from customers.selectors import matching_customers
+from customers.selectors import PREFIX_MIN, matching_customers
 from payments.models import Order, Payment, PaymentEvent, WebhookDelivery
 
 
@@ -27,26 +27,35 @@ def any_of(*branches: tuple[QuerySet[Any], Q]) -> Q:
     return reduce(operator.or_, kept) if kept else Q(pk__in=[])
 
 
+def reference_match(field: str, term: str) -> Q:
+    """`field` starts with `term` in any case (from PREFIX_MIN characters on; shorter terms
+    match whole values): served by the UPPER(...) text_pattern_ops indexes (payments 0007)."""
+    lookup = "istartswith" if len(term) >= PREFIX_MIN else "iexact"
+    return Q(**{f"{field}__{lookup}": term})
+
+
 def order_search(term: str) -> Q:
-    """Orders whose reference is `term` (any case), or whose customer matches it."""
+    """Orders whose reference starts with `term` (any case), or whose customer matches it."""
     customers = matching_customers(term)
+    by_reference = reference_match("reference", term)
     return any_of(
-        (Order.objects.filter(reference__iexact=term), Q(reference__iexact=term)),
+        (Order.objects.filter(by_reference), by_reference),
         (customers, Q(customer__in=customers.order_by().values("pk"))),
     )
 
 
 def payment_search(term: str) -> Q:
-    """Payments whose order or customer matches `term`, or whose VCC session GUID, callGuid,
-    interaction id or gateway reference is `term`."""
+    """Payments whose order or customer matches `term`, whose gateway reference starts with
+    `term`, or whose VCC session GUID, callGuid or interaction id is `term`."""
     orders = Order.objects.filter(order_search(term)).order_by().values("pk")
     guids = {term, term.lower(), term.upper()}
     # One probe for the payment's own identifiers: each column indexed, one table.
     own = Q(session_guid__in=guids) | Q(call_guid__in=guids) | Q(interaction_id=term)
+    by_gateway = reference_match("gateway_reference", term)
     return any_of(
         (orders, Q(order__in=orders)),
         (Payment.objects.filter(own), own),
-        (Payment.objects.filter(gateway_reference=term), Q(gateway_reference=term)),
+        (Payment.objects.filter(by_gateway), by_gateway),
     )
 
 
@@ -122,6 +131,22 @@ def work_queue_counts() -> dict[str, int]:
         unknown=Count("pk", filter=Q(state=Payment.State.UNKNOWN)),
         flagged=Count("pk", filter=Q(flagged=True)),
     )
+
+
+def why_a_supervisor_is_needed(payment: Payment) -> str:
+    """In words, why `payment` waits for a supervisor: what is unknown, or what contradicted
+    what (the latest result that was not a repeat: the one that raised the flag)."""
+    if payment.flagged:
+        raised = (
+            PaymentEvent.objects.filter(payment=payment)
+            .exclude(source=PaymentEvent.Source.SUPERVISOR)
+            .exclude(kind=PaymentEvent.Kind.REPEATED)
+            .order_by("-created_at", "-pk")
+            .values_list("message", flat=True)
+            .first()
+        )
+        return f"Flagged: {raised or 'a contradictory result arrived'}."
+    return f"Outcome unknown: {payment.message or 'the result could not be read in time'}."
 
 
 @dataclass(frozen=True)

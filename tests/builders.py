@@ -23,6 +23,16 @@ __all__ = ["ADMINISTRATORS", "AGENTS", "SUPERVISORS"]
 PASSWORD = "correct horse battery staple"
 
 
+# The user admin page's Agent inline, left empty: what a browser posts when the section
+# "agent at the desk" is not filled in.
+NO_AGENT_INLINE = {
+    "agent-TOTAL_FORMS": "0",
+    "agent-INITIAL_FORMS": "0",
+    "agent-MIN_NUM_FORMS": "0",
+    "agent-MAX_NUM_FORMS": "1",
+}
+
+
 def agent_user(username: str = "agent1", *, vcc_agent_id: str = "1001") -> User:
     user = User.objects.create_user(username, password=PASSWORD, first_name=username.title())
     user.groups.add(Group.objects.get(name=AGENTS))

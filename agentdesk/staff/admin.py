@@ -21,7 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agentdesk.staff import second_factor, signin
-from agentdesk.staff.admin_base import AuditedModelAdmin, HistoryAdmin, ReadOnly
+from agentdesk.staff.admin_base import AuditedModelAdmin, CardNumberFields, HistoryAdmin, ReadOnly
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent, AuditEntry
 
 SUPERUSER_ONLY = "Only a superuser can grant this."
@@ -69,6 +69,17 @@ class AgentAdmin(AuditedModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "vcc_agent_id"]
     autocomplete_fields = ["user"]
+
+
+class AgentInline(CardNumberFields, admin.StackedInline):
+    """A user's Agent record, on the user's own page: an agent is added in one screen."""
+
+    model = Agent
+    can_delete = False
+    extra = 0
+    max_num = 1
+    verbose_name = "agent at the desk"
+    verbose_name_plural = "agent at the desk"
 
 
 admin.site.unregister(User)
@@ -137,6 +148,27 @@ class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):  # type: ignore[misc]
             f"Second factor reset for {queryset.count()} user(s): they set up a new "
             "authenticator at their next sign-in.",
         )
+
+    inlines = [AgentInline]
+    # One screen for a new person: sign-in, name, role and, for an agent, the VCC agent id.
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "groups",
+                ),
+            },
+        ),
+    )
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -1,8 +1,11 @@
-"""What the supervisors' admin pages share: how money, a payment's state and its flow show."""
+"""What the supervisors' admin pages share: how money, a payment's state and its flow show,
+and times with their zone."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib import admin
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -15,6 +18,14 @@ CSS = {"all": ["payments-admin.css"]}
 
 def money(amount: Decimal | None, currency: str) -> str:
     return format_money(amount, currency) or "—"
+
+
+def when(moment: datetime | None) -> str:
+    """`moment` in the site's time zone, with the zone's abbreviation ("4 Mar 2026, 09:30 UTC"):
+    a supervisor comparing with a gateway's report or a caller must not guess the zone."""
+    if moment is None:
+        return "—"
+    return dateformat.format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 class PaymentColumns:
@@ -42,3 +53,15 @@ class PaymentColumns:
         if payment.flow.is_staging:
             return format_html('{} <span class="staging">STAGING</span>', payment.flow.name)
         return format_html("{}", payment.flow.name)
+
+    @admin.display(description="started", ordering="created_at")
+    def started(self, payment: Payment) -> str:
+        return when(payment.created_at)
+
+    @admin.display(description="finished")
+    def finished(self, payment: Payment) -> str:
+        return when(payment.finished_at)
+
+    @admin.display(description="link works until")
+    def link_ends(self, payment: Payment) -> str:
+        return when(payment.link_expires_at)

@@ -30,7 +30,8 @@ class CustomerAdmin(LargeTableAdmin):
     list_display = ["full_name", "crm_id", "email", "phone", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone", "crm_id"]
     search_help_text = (
-        "A whole first, last or full name, email, phone or CRM id (not case-sensitive)."
+        "The start of a first, last or full name or email (at least 3 characters), or a "
+        "whole phone number or CRM id (not case-sensitive)."
     )
     sortable_by = ()
     search_filter = staticmethod(customer_search)

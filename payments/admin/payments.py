@@ -33,7 +33,7 @@ from agentdesk.staff import audit
 from agentdesk.staff.admin_base import CappedPaginator, HistoryAdmin
 from agentdesk.staff.models import AuditEntry
 from payments import exports, selectors, services
-from payments.admin.columns import CSS, PaymentColumns, money
+from payments.admin.columns import CSS, PaymentColumns, money, when
 from payments.admin.filters import (
     AgentFilter,
     CurrencyFilter,
@@ -64,6 +64,8 @@ class ResolutionForm(forms.Form):
 
 @admin.register(Payment)
 class PaymentAdmin(PaymentColumns, HistoryAdmin):
+    # Fits 1366 px beside the filters: the finish time and the gateway's reference are on the
+    # payment's page, in the CSV and in the search.
     list_display = [
         "reference",
         "customer",
@@ -71,10 +73,8 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         "state_label",
         "taken_by",
         "flow_name",
-        "agent",
+        "agent_name",
         "started",
-        "finished",
-        "gateway_reference",
     ]
     list_display_links = ["reference"]
     list_select_related = ["order__customer", "flow", "agent__user"]
@@ -94,11 +94,13 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     sortable_by = ["started"]
     search_fields = ["order reference", "customer", "session_guid", "gateway_reference"]
     search_help_text = (
-        "A whole order reference, customer name, email or phone, VCC session GUID, callGuid, "
-        "interaction id or gateway reference (not case-sensitive)."
+        "The start of an order reference, gateway reference or customer's name or email "
+        "(at least 3 characters), a whole phone number, VCC session GUID, callGuid or "
+        "interaction id (not case-sensitive)."
     )
     search_filter = staticmethod(selectors.payment_search)
     change_list_template = "admin/payments/payment/change_list.html"
+    # What a supervisor reads first: what the payment is, then its timeline; the rest below.
     fieldsets = [
         (
             "Payment",
@@ -107,21 +109,22 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
                     "order_link",
                     "amount",
                     "state_label",
+                    "supervisor_status",
                     "kind",
                     "link_phone",
-                    "link_expires_at",
+                    "link_ends",
                     "flow_name",
                     "agent",
-                    "created_at",
-                    "session_started_at",
-                    "finished_at",
-                    "session_guid",
+                    "started",
+                    "session_started",
+                    "finished",
                     "interaction_id",
                     "call_guid",
                     "message",
                 ]
             },
         ),
+        ("Timeline", {"fields": ["timeline"]}),
         (
             "The gateway's answer",
             {
@@ -131,22 +134,23 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
                     "gateway_reference",
                     "result_amount_display",
                     "card_brand",
+                    "session_guid",
                 ]
             },
         ),
-        (
-            "Supervisor's resolution",
-            {"fields": ["flagged", "resolved_at", "resolved_by", "resolution_reason"]},
-        ),
         ("Order", {"fields": ["order_summary"]}),
         ("Customer", {"fields": ["customer_link", "customer_contact", "billing_address"]}),
-        ("Timeline", {"fields": ["timeline"]}),
     ]
     readonly_fields = [
         "order_link",
         "amount",
         "state_label",
+        "supervisor_status",
         "flow_name",
+        "started",
+        "session_started",
+        "finished",
+        "link_ends",
         "result_amount_display",
         "order_summary",
         "customer_link",
@@ -177,15 +181,25 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     def amount(self, payment: Payment) -> str:
         return money(payment.order.amount, payment.order.currency)
 
-    @admin.display(description="started", ordering="created_at")
-    def started(self, payment: Payment) -> Any:
-        return payment.created_at
-
-    @admin.display(description="finished")
-    def finished(self, payment: Payment) -> Any:
-        return payment.finished_at
+    @admin.display(description="agent")
+    def agent_name(self, payment: Payment) -> str:
+        return str(payment.agent)
 
     # -- the detail page ---------------------------------------------------------------------
+
+    @admin.display(description="session opened")
+    def session_started(self, payment: Payment) -> str:
+        return when(payment.session_started_at)
+
+    @admin.display(description="supervisor")
+    def supervisor_status(self, payment: Payment) -> str:
+        """Whether the payment waits for a supervisor and why, or how one resolved it."""
+        if payment.flagged or payment.state == Payment.State.UNKNOWN:
+            return selectors.why_a_supervisor_is_needed(payment)
+        if payment.resolved_at:
+            by = payment.resolved_by.get_username() if payment.resolved_by else "?"
+            return f"Resolved by {by} on {when(payment.resolved_at)}: {payment.resolution_reason}"
+        return "Nothing to resolve."
 
     @admin.display(description="order")
     def order_link(self, payment: Payment) -> SafeString:
@@ -200,7 +214,7 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
     def order_summary(self, payment: Payment) -> str:
         order = payment.order
         paid = (
-            f"; paid {money(order.paid_amount, order.currency)} on {order.paid_at:%Y-%m-%d %H:%M}"
+            f"; paid {money(order.paid_amount, order.currency)} on {when(order.paid_at)}"
             if order.paid_at
             else ""
         )
@@ -299,6 +313,22 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Payment | None = None,
+    ) -> Any:
+        # The reason a supervisor is needed heads the page, beside the Resolve button.
+        waiting = obj is not None and (obj.flagged or obj.state == Payment.State.UNKNOWN)
+        context["waiting_reason"] = (
+            selectors.why_a_supervisor_is_needed(obj) if obj is not None and waiting else ""
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def resolve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Record the outcome of a payment of unknown outcome or a flagged contradiction."""
         supervisor = request.user
@@ -340,6 +370,10 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(detail_url)
+        # A flagged payment still live waits for VCC's own result first (services.resolve_payment).
+        resolvable = not payment.is_live and (
+            payment.state == Payment.State.UNKNOWN or payment.flagged
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -348,7 +382,8 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
             "amount": money(payment.order.amount, payment.order.currency),
             "form": form,
             "detail_url": detail_url,
-            "resolvable": not payment.is_live
-            and (payment.state == Payment.State.UNKNOWN or payment.flagged),
+            "resolvable": resolvable,
+            "started": when(payment.created_at),
+            "waiting_reason": selectors.why_a_supervisor_is_needed(payment) if resolvable else "",
         }
         return TemplateResponse(request, "admin/payments/payment/resolve.html", context)

@@ -34,7 +34,13 @@ from payments.vcc.errors import (
     VccUnavailable,
     VccUnknownConfigurationError,
 )
-from payments.vcc.http import RetryPolicy, never_connected, path_shape
+from payments.vcc.http import (
+    KeepAliveAdapter,
+    RetryPolicy,
+    never_connected,
+    path_shape,
+    request_reconnecting,
+)
 from payments.vcc.types import NewSession, SessionStatus
 
 log = logging.getLogger("payments.vcc")
@@ -83,7 +89,7 @@ class VccClient:
         self._http = requests.Session()
         # A keep-alive connection for each thread of the batch poller reading at once.
         pool_size = max(32, settings.PAYMENT_POLL_THREADS)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        adapter = KeepAliveAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
         # Keyed by URL, client id and a keyed digest of the secret, so changed credentials (a
@@ -325,7 +331,9 @@ class VccClient:
         started = time.monotonic()
         status: int | str = "-"
         try:
-            response = self._http.request(method, url, timeout=self.timeout, **kwargs)
+            response = request_reconnecting(
+                self._http, method, url, may_reach=may_reach, timeout=self.timeout, **kwargs
+            )
             status = response.status_code
         except requests.Timeout as error:
             status = "timeout"

@@ -91,10 +91,65 @@ def test_page_is_read_only(supervisor_client: Client) -> None:
 def test_resolve_button_only_for_a_payment_waiting_for_a_supervisor(
     supervisor_client: Client,
 ) -> None:
-    unknown = builders.payment(state="unknown")
+    unknown = builders.payment(state="unknown", message="VCC kept the session past 15 minutes")
     approved = builders.payment(state="approved")
-    assert "Resolve…" in supervisor_client.get(url(unknown.pk)).content.decode()
-    assert "Resolve…" not in supervisor_client.get(url(approved.pk)).content.decode()
+    page = supervisor_client.get(url(unknown.pk)).content.decode()
+    banner = page[page.index('class="needs-supervisor"') :]
+    assert "Outcome unknown: VCC kept the session past 15 minutes." in banner
+    assert f'href="/admin/payments/payment/{unknown.pk}/resolve/"' in banner
+    assert page.index("Resolve this payment") < page.index('class="timeline"')
+    page = supervisor_client.get(url(approved.pk)).content.decode()
+    assert "Resolve this payment" not in page and "needs-supervisor" not in page
+
+
+def test_administrator_sees_why_but_no_resolve_button(administrator_user: User) -> None:
+    unknown = builders.payment(state="unknown")
+    page = builders.signed_in(administrator_user).get(url(unknown.pk)).content.decode()
+    assert "Waiting for a supervisor." in page and "Resolve this payment" not in page
+
+
+def test_flag_shows_only_when_flagged_with_its_reason(supervisor_client: Client) -> None:
+    plain = builders.payment(state="declined")
+    flagged = builders.payment(state="approved", flagged=True)
+    builders.payment_event(
+        flagged,
+        source="webhook",
+        kind="contradiction",
+        to_state="",
+        message="Contradictory result: DECLINE after ACCEPT",
+    )
+    page = supervisor_client.get(url(plain.pk)).content.decode()
+    assert "Flagged" not in page and "contradictory result arrived" not in page.lower()
+    assert "Nothing to resolve." in page
+    page = supervisor_client.get(url(flagged.pk)).content.decode()
+    assert "Flagged: Contradictory result: DECLINE after ACCEPT." in page
+
+
+def test_a_resolved_payment_says_who_resolved_it_when_and_why(
+    supervisor_client: Client, supervisor_user: User
+) -> None:
+    payment = builders.payment(
+        state="approved",
+        resolved_at=datetime(2026, 5, 1, 14, 5, tzinfo=UTC),
+        resolved_by=supervisor_user,
+        resolution_reason="Bank statement shows the charge",
+    )
+    page = supervisor_client.get(url(payment.pk)).content.decode()
+    assert (
+        "Resolved by supervisor on 1 May 2026, 14:05 UTC: Bank statement shows the charge" in page
+    )
+    assert "needs-supervisor" not in page
+
+
+def test_timeline_sits_right_after_the_payment_and_times_carry_the_zone(
+    supervisor_client: Client,
+) -> None:
+    payment = builders.payment(state="approved")
+    builders.payment_event(payment, source="agent", message="Started by agent")
+    page = supervisor_client.get(url(payment.pk)).content.decode()
+    assert page.index('class="timeline"') < page.index("The gateway&#x27;s answer")
+    assert page.index('class="timeline"') < page.index("12 Acacia Avenue")
+    assert "<th>When</th>" in page and " UTC</td>" in page
 
 
 def test_query_count_does_not_grow_with_the_timeline(

@@ -82,10 +82,10 @@ def test_columns_finance_needs_and_no_card_data(
         "environment",
         "agent_vcc_id",
         "agent_username",
-        "started_at",
-        "finished_at",
+        "started_at_utc",
+        "finished_at_utc",
         "vcc_session_guid",
-        "resolved_at",
+        "resolved_at_utc",
         "resolved_by",
         "resolution_reason",
         "kind",
@@ -104,7 +104,7 @@ def test_columns_finance_needs_and_no_card_data(
         "staging",
         "1001",
     )
-    assert row["started_at"] == "2026-02-03T04:05:06+00:00"
+    assert row["started_at_utc"] == "2026-02-03T04:05:06+00:00"
     assert (row["resolved_by"], row["resolution_reason"]) == ("supervisor", "Settled")
     assert (row["kind"], row["vcc_call_guid"], row["interaction_id"]) == (
         "phone",

@@ -2,6 +2,7 @@
 browsable and searchable like the payment history; an order lists its payment attempts and a
 customer its orders, in a number of queries that does not grow with them."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
+from payments.models import Order
 from tests import builders
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +49,24 @@ def test_order_list_search_and_filters(supervisor_client: Client) -> None:
         return [order.reference for order in response.context["cl"].result_list]
 
     assert listed("?q=pay-o1") == ["PAY-O1"]
+    assert sorted(listed("?q=pay-o")) == ["PAY-O1", "PAY-O2"]
     assert listed("?q=patel") == ["PAY-O1"]
+    assert listed("?q=smi") == ["PAY-O2"]
     assert listed("?q=s@example.com") == ["PAY-O2"]
     assert listed("?currency=USD") == ["PAY-O2"]
     assert listed("?status__exact=paid") == ["PAY-O2"]
     assert "3.00 USD" in supervisor_client.get("/admin/payments/order/").content.decode()
+
+
+def test_order_times_carry_their_zone(supervisor_client: Client) -> None:
+    order = builders.order(reference="PAY-WHEN")
+    Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 5, 1, 14, 5, tzinfo=UTC))
+    builders.payment(order=order, finished_at=datetime(2026, 5, 1, 14, 9, tzinfo=UTC))
+    assert (
+        "1 May 2026, 14:05 UTC" in supervisor_client.get("/admin/payments/order/").content.decode()
+    )
+    page = supervisor_client.get(f"/admin/payments/order/{order.pk}/change/").content.decode()
+    assert "1 May 2026, 14:09 UTC" in page
 
 
 def test_customer_lists_its_orders_and_is_found_by_name(supervisor_client: Client) -> None:

@@ -103,6 +103,7 @@ def test_a_password_shorter_than_12_characters_is_refused(administrator_user: Us
             "usable_password": "true",
             "password1": "x7!kQ2#p",
             "password2": "x7!kQ2#p",
+            **builders.NO_AGENT_INLINE,
         },
     )
     assert response.status_code == 200

@@ -26,6 +26,7 @@ def user_form(user: User, **changes: object) -> dict[str, object]:
         "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
         "groups": [g.pk for g in user.groups.all()],
         "user_permissions": [p.pk for p in user.user_permissions.all()],
+        **builders.NO_AGENT_INLINE,
     }
     if user.is_staff:
         data["is_staff"] = "on"
@@ -174,6 +175,7 @@ def test_administrator_manages_agents_and_supervisors(administrator_user: User) 
             "usable_password": "true",
             "password1": "a-long-enough-secret",
             "password2": "a-long-enough-secret",
+            **builders.NO_AGENT_INLINE,
         },
     )
     assert response.status_code == 302

@@ -94,6 +94,7 @@ def test_user_admin_changes_are_recorded_without_passwords(administrator_user: U
             "password1": "Quite-a-long-passphrase-42",
             "password2": "Quite-a-long-passphrase-42",
             "usable_password": "true",
+            **builders.NO_AGENT_INLINE,
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]

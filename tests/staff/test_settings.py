@@ -59,7 +59,7 @@ PRODUCTION_OK = {
 def test_embedded_defaults_need_no_server(tmp_path: Path) -> None:
     values = read_settings(tmp_path, "DATABASES", "CELERY_BROKER_URL", "CACHES", "VCC_ACCOUNTS")
     assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    assert values["CELERY_BROKER_URL"] == "filesystem://localhost/"
     assert "FileBasedCache" in values["CACHES"]["default"]["BACKEND"]
     assert list(values["VCC_ACCOUNTS"]) == ["builtin"]
 
