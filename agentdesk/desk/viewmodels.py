@@ -14,7 +14,8 @@ from agentdesk.shared.money import format_money
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
-from payments.services import CHECK_THE_GATEWAY, ProviderPage, StartedPayment
+from payments.pages import ProviderPage, kept_page
+from payments.services import ABANDONED_BY_AGENT, CHECK_THE_GATEWAY, StartedPayment
 
 State = Payment.State
 
@@ -73,7 +74,11 @@ _PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
     State.ABANDONED: (
         "warn",
         lambda p: (
-            "The session ended without a card payment (the caller hung up, or the page was closed)."
+            "You abandoned this attempt: the order is free for another. Should the caller's "
+            "card still go through on its page, supervisors see it."
+            if p.message == ABANDONED_BY_AGENT
+            else "The session ended without a card payment (the caller hung up, or the page "
+            "was closed)."
         ),
         "Retry payment",
     ),
@@ -135,6 +140,9 @@ class OrderScreen:
     blocked: str | None = None
     flows: list[PaymentFlow] = field(default_factory=list)
     provider_blocked: str = ""
+    # Whether the agent can reopen the provider's page this screen does not show (kept for
+    # them for its lifetime).
+    reopen: bool = False
     # Whether the start form preselects a flow (not after VCC rejected the agent's last one).
     preselect: bool = True
 
@@ -158,6 +166,8 @@ class OrderScreen:
             "page": self.page,
             "frame_name": f"vcc-provider-{self.payment.pk}",
             "provider_blocked": self.provider_blocked,
+            "reopen": self.reopen,
+            "waiting": self.payment.state == State.IN_PROGRESS,
         }
 
 
@@ -200,6 +210,7 @@ def order_screen(
         payment=payment,
         page=page,
         provider_blocked=provider_problem(page.url, own_origin) if page else "",
+        reopen=kept_page(payment, agent) is not None,
     )
 
 

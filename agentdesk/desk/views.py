@@ -37,7 +37,8 @@ from customers.crm import CallerNotFound, CrmUnavailable, find_callers, get_crm
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
-from payments.services import start_payment
+from payments.pages import kept_page
+from payments.services import StartedPayment, abandon_payment, start_payment
 
 P = ParamSpec("P")
 
@@ -316,6 +317,29 @@ def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
     if not payment.can_retry:
         return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
     return begin(request, payment.order, agent, payment.flow, retry_of=payment)
+
+
+@require_POST
+@agent_required
+def reopen(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The provider's page of the agent's attempt again (after a reload, a closed popup or
+    another screen), while the attempt waits for the caller and the page lives."""
+    payment = selectors.own_payment(payment_id, agent)
+    page = kept_page(payment, agent)
+    if page is None:
+        notice = (
+            "The payment page cannot be reopened any more: it has expired or the attempt ended."
+        )
+        return payment_area(request, payment.order, agent, notice=notice)
+    return payment_area(request, payment.order, agent, started=StartedPayment(payment, page))
+
+
+@require_POST
+@agent_required
+def abandon(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The agent moves on from their attempt: the order is free for another one."""
+    payment = abandon_payment(payment=selectors.own_payment(payment_id, agent), agent=agent)
+    return payment_area(request, payment.order, agent)
 
 
 @passive_session
