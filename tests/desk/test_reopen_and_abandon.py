@@ -11,7 +11,7 @@ from pytest_django import Settings
 
 from agentdesk.staff.models import Agent
 from payments import poller
-from payments.models import Order, Payment, PaymentEvent, PaymentFlow
+from payments.models import Order, Payment, PaymentEvent
 from payments.vcc.sandbox.models import Session as SandboxSession
 from tests import builders
 from tests.desk.conftest import WORKSPACE
