@@ -26,6 +26,15 @@ class ProviderPage:
     refresh_token: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class StartedPayment:
+    """The attempt, and its provider page, whose tokens go to the agent's browser in this
+    response and are kept only for its agent to reopen the page."""
+
+    payment: Payment
+    page: ProviderPage | None
+
+
 def _key(payment: Payment) -> str:
     return f"payments:provider-page:{payment.pk}:{payment.agent_id}:{payment.session_guid}"
 

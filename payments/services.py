@@ -9,7 +9,6 @@ enqueued by task name after commit.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +26,7 @@ from agentdesk.staff import audit
 from agentdesk.staff.models import Agent, AuditEntry
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, order_values
-from payments.pages import ProviderPage, forget_page, keep_page
+from payments.pages import ProviderPage, StartedPayment, forget_page, keep_page
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
@@ -49,15 +48,6 @@ ABANDONED_BY_AGENT = "Abandoned by the agent; its session is still read until it
 
 class InvalidTransition(Exception):
     """A move the state table does not have: a bug, never a user error."""
-
-
-@dataclass(frozen=True)
-class StartedPayment:
-    """The attempt, and its provider page, whose tokens go to the agent's browser in this
-    response and are kept only for its agent to reopen the page (payments/pages.py)."""
-
-    payment: Payment
-    page: ProviderPage | None
 
 
 # --- Starting ---------------------------------------------------------------------------------

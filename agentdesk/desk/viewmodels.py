@@ -14,8 +14,8 @@ from agentdesk.shared.money import format_money
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
-from payments.pages import ProviderPage, kept_page
-from payments.services import ABANDONED_BY_AGENT, CHECK_THE_GATEWAY, StartedPayment
+from payments.pages import ProviderPage, StartedPayment, kept_page
+from payments.services import ABANDONED_BY_AGENT, CHECK_THE_GATEWAY
 
 State = Payment.State
 

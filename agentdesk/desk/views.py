@@ -37,8 +37,8 @@ from customers.crm import CallerNotFound, CrmUnavailable, find_callers, get_crm
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
-from payments.pages import kept_page
-from payments.services import StartedPayment, abandon_payment, start_payment
+from payments.pages import StartedPayment, kept_page
+from payments.services import abandon_payment, start_payment
 
 P = ParamSpec("P")
 

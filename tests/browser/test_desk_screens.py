@@ -50,11 +50,13 @@ def swapped(page: Page) -> None:
 
 
 def key_the_card_from_the_desk_link(page: Page, context: BrowserContext, shots: Shots) -> None:
-    """The newcomer's way: the finder's link to the sandbox keypad, the call named by its
-    caller, the card keyed on the phone."""
+    """The newcomer's way: the desk's link to the sandbox keypad, the calls listed by caller,
+    the card keyed on the phone."""
     with context.expect_page() as opened:
-        page.click("text=the caller's keypad")
+        page.click("text=play the caller on the keypad")
     keypad = opened.value
+    expect(keypad.locator("main")).to_contain_text("Priya Patel, 49.99 GBP")
+    keypad.click("text=All calls")
     call = keypad.locator("#live-sessions a", has_text="Priya Patel, 49.99 GBP")
     expect(call).to_have_count(1)
     shots(keypad, "keypad-calls")
@@ -68,11 +70,12 @@ def key_the_card_from_the_desk_link(page: Page, context: BrowserContext, shots: 
     keypad.close()
 
 
+@pytest.mark.parametrize("width", [360, 768, 1366])
 def test_a_reloaded_desk_reopens_the_payment_page(
-    desk: str, context: BrowserContext, shots: Shots
+    desk: str, context: BrowserContext, shots: Shots, width: int
 ) -> None:
     page = sign_in(context, desk, shots)
-    page.set_viewport_size({"width": 1366, "height": 900})
+    page.set_viewport_size({"width": width, "height": 900})
     open_crm_caller(page, shots)
     payment = start_payment(page, shots)
     provider_frame(page, payment)
@@ -98,6 +101,7 @@ def test_a_reloaded_desk_reopens_the_payment_page(
     expect(page.locator("#review .order-status")).to_have_text("Paid · 49.99 GBP")
     settled(page)
     shots(page, "approved")
+    assert fits(page)
 
 
 def test_a_slow_vcc_says_so_and_one_that_never_answers_says_why(
