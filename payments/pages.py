@@ -7,7 +7,7 @@ session's start), and handed back only to that agent while the attempt waits for
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,11 +39,17 @@ def _key(payment: Payment) -> str:
     return f"payments:provider-page:{payment.pk}:{payment.agent_id}:{payment.session_guid}"
 
 
+def page_until(payment: Payment) -> datetime:
+    """When the provider's page of `payment` expires (VCC_PAGE_LIFETIME after its start)."""
+    started = payment.session_started_at or payment.created_at
+    return started + settings.VCC_PAGE_LIFETIME
+
+
 def remaining_lifetime(payment: Payment) -> timedelta:
     """How long the provider's page of `payment` lives on (zero or less: it has expired)."""
     if payment.session_started_at is None:
         return timedelta(0)
-    return payment.session_started_at + settings.VCC_PAGE_LIFETIME - timezone.now()
+    return page_until(payment) - timezone.now()
 
 
 def keep_page(payment: Payment, page: ProviderPage) -> None:

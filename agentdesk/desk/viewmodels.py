@@ -4,6 +4,7 @@ order's screen shows (`order_screen`)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from agentdesk.shared.money import format_money
 from agentdesk.staff.models import Agent
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
-from payments.pages import ProviderPage, StartedPayment, kept_page
+from payments.pages import ProviderPage, StartedPayment, kept_page, page_until
 from payments.services import ABANDONED_BY_AGENT, CHECK_THE_GATEWAY
 
 State = Payment.State
@@ -140,9 +141,9 @@ class OrderScreen:
     blocked: str | None = None
     flows: list[PaymentFlow] = field(default_factory=list)
     provider_blocked: str = ""
-    # Whether the agent can reopen the provider's page this screen does not show (kept for
-    # them for its lifetime).
-    reopen: bool = False
+    # Until when the agent can reopen the provider's page (kept for them for its lifetime), or
+    # None.
+    reopen_until: datetime | None = None
     # Whether the start form preselects a flow (not after VCC rejected the agent's last one).
     preselect: bool = True
 
@@ -166,7 +167,8 @@ class OrderScreen:
             "page": self.page,
             "frame_name": f"vcc-provider-{self.payment.pk}",
             "provider_blocked": self.provider_blocked,
-            "reopen": self.reopen,
+            "reopen": self.reopen_until is not None,
+            "reopen_until": self.reopen_until,
             "waiting": self.payment.state == State.IN_PROGRESS,
         }
 
@@ -210,7 +212,7 @@ def order_screen(
         payment=payment,
         page=page,
         provider_blocked=provider_problem(page.url, own_origin) if page else "",
-        reopen=kept_page(payment, agent) is not None,
+        reopen_until=page_until(payment) if kept_page(payment, agent) else None,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from customers.models import Customer
-from payments.models import Payment
+from payments.models import Payment, PaymentFlow
 from tests import builders
 from tests.browser.conftest import Shots
 from tests.browser.test_desk import (
@@ -102,6 +102,28 @@ def test_a_reloaded_desk_reopens_the_payment_page(
     settled(page)
     shots(page, "approved")
     assert fits(page)
+
+
+def test_a_closed_popup_is_reopened(desk: str, context: BrowserContext, shots: Shots) -> None:
+    PaymentFlow.objects.update(display_mode=PaymentFlow.DisplayMode.POPUP)
+    page = sign_in(context, desk, shots)
+    open_crm_caller(page, shots)
+    with page.expect_popup() as opened:
+        payment = start_payment(page, shots)
+    opened.value.close()
+    expect(page.locator("[data-popup-open]")).to_have_text(
+        "The payment page's window was closed. The outcome still arrives here."
+    )
+    reopen = page.locator("button:has-text('Reopen the payment page')")
+    expect(reopen).to_be_visible()
+    swapped(page)
+    shots(page, "popup-closed")
+    with page.expect_popup() as reopened:
+        reopen.click()
+    popup = reopened.value
+    expect(popup.locator("h1")).to_have_text("Secure card payment")
+    shots(popup, "popup-reopened")
+    assert Payment.objects.get().pk == payment.pk  # the same attempt, no new session
 
 
 def test_a_slow_vcc_says_so_and_one_that_never_answers_says_why(
@@ -212,7 +234,14 @@ def test_axe_finds_nothing_on_the_desk_screens(
     settled(page)
     assert axe_violations(page) == []
     open_crm_caller(page, shots)
-    assert axe_violations(page) == []
+    assert axe_violations(page) == []  # the order's review
+    page.click(".crumbs a")
+    expect(page.locator("#orders-title")).to_be_visible()
+    settled(page)
+    assert axe_violations(page) == []  # the caller and their orders
+    page.click("text=Take payment")
+    expect(page.locator("#review")).to_contain_text("49.99 GBP")
+    settled(page)
     payment = start_payment(page, shots)
     provider_frame(page, payment)
     swapped(page)
