@@ -4,6 +4,7 @@ nobody else; an abandoned attempt frees the order while its session is still rea
 and a result that comes after is handled as any late result (a payment taken is flagged)."""
 
 from datetime import timedelta
+from html import unescape as html_unescape
 
 import pytest
 from django.test import Client
@@ -42,10 +43,13 @@ def reopen(client: Client, payment: Payment) -> str:
 
 
 def test_after_a_reload_the_agent_reopens_the_page_with_its_tokens(
-    agent_client: Client, order: Order, started: Payment
+    agent_client: Client, order: Order, started: Payment, settings: Settings
 ) -> None:
     page = order_page(agent_client, order)
     assert REOPEN in page and "X-BEARER-TOKEN" not in page  # a button, no tokens in the page
+    assert started.session_started_at is not None
+    expires = started.session_started_at + settings.VCC_PAGE_LIFETIME
+    assert f"still open for the caller's card until {expires:%H:%M}." in html_unescape(page)
     html = reopen(agent_client, started)
     session = SandboxSession.objects.get(guid=started.session_guid)
     assert f'action="{started.provider_url}" target="vcc-provider-{started.pk}"' in html
