@@ -3,6 +3,7 @@ real HTTP: a lost provider page is reopened for its lifetime, by the agent who s
 nobody else; an abandoned attempt frees the order while its session is still read to its end,
 and a result that comes after is handled as any late result (a payment taken is flagged)."""
 
+import logging
 from datetime import timedelta
 from html import unescape as html_unescape
 
@@ -43,15 +44,23 @@ def reopen(client: Client, payment: Payment) -> str:
 
 
 def test_after_a_reload_the_agent_reopens_the_page_with_its_tokens(
-    agent_client: Client, order: Order, started: Payment, settings: Settings
+    agent_client: Client,
+    order: Order,
+    started: Payment,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     page = order_page(agent_client, order)
     assert REOPEN in page and "X-BEARER-TOKEN" not in page  # a button, no tokens in the page
     assert started.session_started_at is not None
     expires = started.session_started_at + settings.VCC_PAGE_LIFETIME
     assert f"still open for the caller's card until {expires:%H:%M}." in html_unescape(page)
-    html = reopen(agent_client, started)
+    with caplog.at_level(logging.DEBUG):
+        html = reopen(agent_client, started)
     session = SandboxSession.objects.get(guid=started.session_guid)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert session.agent_access_token not in logged
+    assert session.agent_refresh_token not in logged
     assert f'action="{started.provider_url}" target="vcc-provider-{started.pk}"' in html
     assert f'name="X-BEARER-TOKEN" value="{session.agent_access_token}"' in html
     assert f'<iframe name="vcc-provider-{started.pk}"' in html
