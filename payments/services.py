@@ -235,6 +235,9 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
                 payment.message = fit(Payment, "message", why)
             _transition(payment, state, source=source, message=why, data=facts)
             return payment
+        if payment.next_poll_at is not None:  # abandoned by its agent: its session has ended
+            payment.next_poll_at = None
+            payment.save(update_fields=["next_poll_at"])
         same = payment.state == state and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
         )
@@ -281,7 +284,7 @@ def mark_unknown(*, payment_id: int, reason: str, source: str = Source.SYSTEM) -
         if payment.state == State.IN_PROGRESS:
             payment.message = fit(Payment, "message", reason)
             _transition(payment, State.UNKNOWN, source=source, message=reason)
-        elif payment.next_poll_at is not None:  # abandoned by its agent, still being read
+        elif payment.state == State.ABANDONED and payment.next_poll_at is not None:
             payment.flagged = True
             payment.save(update_fields=["flagged"])
             _record_event(

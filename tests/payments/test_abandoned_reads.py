@@ -99,3 +99,17 @@ def test_an_abandoned_session_purged_unread_is_flagged_for_a_supervisor() -> Non
         None,
     )
     assert "result was not read" in payment.events.get(kind=Kind.NOTE).message
+
+
+@pytest.mark.django_db
+def test_a_webhook_result_for_an_abandoned_attempt_ends_the_reads() -> None:
+    payment = abandoned()
+    assert payment.session_guid
+    services.apply_result(
+        payment_id=payment.pk,
+        status=session_status(builders.session_body(payment.session_guid), currency="GBP"),
+        source=PaymentEvent.Source.WEBHOOK,
+    )
+    payment.refresh_from_db()
+    assert payment.flagged and payment.next_poll_at is None
+    assert poller.claim_due(limit=10) == []  # no second contradiction from a later read
