@@ -27,6 +27,7 @@ from django.utils import timezone
 from agentdesk.shared import logcontext
 from payments import services, webhook_health, webhooks
 from payments.models import Payment, PaymentEvent, WebhookDelivery
+from payments.states import READ_STATES
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
 from payments.vcc.errors import VccBadResponse, VccError, VccRateLimited, VccSessionNotFound
@@ -113,7 +114,7 @@ def claim_due(
     now = timezone.now()
     lease_until = now + settings.PAYMENT_POLL_LEASE
     due = Payment.objects.filter(
-        state=State.IN_PROGRESS,
+        state__in=READ_STATES,
         next_poll_at__lte=due_by or now,
         session_guid__isnull=False,
         session_started_at__isnull=False,
@@ -134,7 +135,7 @@ def claim_due(
                 row
                 for row in due.values_list(*fields, "session_started_at", "link_expires_at")[:limit]
                 if Payment.objects.filter(
-                    pk=row[0], state=State.IN_PROGRESS, next_poll_at=row[1]
+                    pk=row[0], state__in=READ_STATES, next_poll_at=row[1]
                 ).update(next_poll_at=lease_until)
             ]
     return [
@@ -236,9 +237,9 @@ def record_reads(reads: Iterable[Read], *, healthy: bool | None = None) -> Count
                 claim.payment_id
             )
     for (lease_until, when, was_read), ids in later.items():
-        Payment.objects.filter(
-            pk__in=ids, state=State.IN_PROGRESS, next_poll_at=lease_until
-        ).update(next_poll_at=when, poll_count=F("poll_count") + 1 if was_read else F("poll_count"))
+        Payment.objects.filter(pk__in=ids, state__in=READ_STATES, next_poll_at=lease_until).update(
+            next_poll_at=when, poll_count=F("poll_count") + 1 if was_read else F("poll_count")
+        )
     return tally
 
 
@@ -348,7 +349,11 @@ def _note_webhooks(claim: Claim, settled: webhooks.Settled) -> None:
 
 
 def _count_read(claim: Claim) -> None:
+    """Count a settling read; a payment its agent abandoned is read no more."""
     Payment.objects.filter(pk=claim.payment_id).update(poll_count=F("poll_count") + 1)
+    Payment.objects.filter(pk=claim.payment_id).exclude(state=State.IN_PROGRESS).update(
+        next_poll_at=None
+    )
 
 
 # --- Rounds -----------------------------------------------------------------------------------
@@ -369,7 +374,7 @@ def run_round(*, worker: str = "", limit: int = ROUND_SIZE) -> Counter[str] | No
         now = timezone.now()
         if stopped:
             # Webhooks stopped being healthy: every live session back on the quick schedule.
-            pulled = Payment.objects.filter(state=State.IN_PROGRESS, next_poll_at__gt=now)
+            pulled = Payment.objects.filter(state__in=READ_STATES, next_poll_at__gt=now)
             log.warning(
                 "webhooks no longer healthy: %s reads pulled in", pulled.update(next_poll_at=now)
             )
@@ -424,7 +429,7 @@ def sweep(*, limit: int = 500) -> SweepReport:
         state=State.IN_PROGRESS, next_poll_at__isnull=True
     ).update(next_poll_at=now)
     overdue = Payment.objects.filter(
-        state=State.IN_PROGRESS,
+        state__in=READ_STATES,
         session_started_at__lte=now - settings.VCC_RESULT_RETENTION,
         next_poll_at__lte=now,
     ).values_list("pk", flat=True)[:limit]
@@ -443,7 +448,7 @@ def sweep(*, limit: int = 500) -> SweepReport:
         services.enqueue(webhooks.PROCESS_TASK, delivery_id)
         report.webhooks_requeued += 1
     oldest = (
-        Payment.objects.filter(state=State.IN_PROGRESS, next_poll_at__lte=now)
+        Payment.objects.filter(state__in=READ_STATES, next_poll_at__lte=now)
         .order_by("next_poll_at")
         .values_list("next_poll_at", flat=True)
         .first()

@@ -9,7 +9,6 @@ enqueued by task name after commit.
 """
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from payments import metrics as payments_metrics
 from payments import webhook_health
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, order_values
+from payments.pages import ProviderPage, StartedPayment, forget_page, keep_page
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import DIGITAL_LINK_LIFETIME, client_for
@@ -45,28 +45,11 @@ Source = PaymentEvent.Source
 FIRST_READ_AFTER = timedelta(seconds=1)
 # What a reason for an unknown outcome ends with: the supervisor's next step.
 CHECK_THE_GATEWAY = ": check with the gateway before taking the money again."
+ABANDONED_BY_AGENT = "Abandoned by the agent; its session is still read until it ends."
 
 
 class InvalidTransition(Exception):
     """A move the state table does not have: a bug, never a user error."""
-
-
-@dataclass(frozen=True)
-class ProviderPage:
-    """The provider's agent page of a live session and the two tokens that open it."""
-
-    url: str
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class StartedPayment:
-    """The attempt, and its provider page, whose tokens go to the agent's browser in this one
-    response and are not stored."""
-
-    payment: Payment
-    page: ProviderPage | None
 
 
 # --- Starting ---------------------------------------------------------------------------------
@@ -184,7 +167,33 @@ def start_payment(
     page = ProviderPage(
         session.provider_url, session.agent_access_token, session.agent_refresh_token
     )
-    return StartedPayment(payment, None if link_to else page)
+    if link_to:  # the caller's phone receives the link: there is no page for the agent
+        return StartedPayment(payment, None)
+    keep_page(payment, page)
+    return StartedPayment(payment, page)
+
+
+def abandon_payment(*, payment: Payment, agent: Agent) -> Payment:
+    """`agent` moves on from their attempt while it waits for the caller: it is abandoned, so
+    the order may take another, and its session is still read to its end (a result that comes
+    after is a late result like any other: a payment taken after all is flagged)."""
+    with transaction.atomic():
+        payment = _locked(payment.pk)
+        if payment.state != State.IN_PROGRESS or payment.agent_id != agent.pk:
+            return payment
+        next_read = payment.next_poll_at or timezone.now()
+        payment.message = ABANDONED_BY_AGENT
+        _transition(
+            payment,
+            State.ABANDONED,
+            source=Source.AGENT,
+            message=ABANDONED_BY_AGENT,
+            actor=agent.user,
+        )
+        payment.next_poll_at = next_read
+        payment.save(update_fields=["next_poll_at"])
+    forget_page(payment)
+    return payment
 
 
 def fail_stale_start(*, payment_id: int) -> Payment:
@@ -268,6 +277,9 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
             _transition(payment, state, source=source, message=why, data=facts)
             payments_metrics.observe_result_delay(source, status.last_updated_on)
             return payment
+        if payment.next_poll_at is not None:  # abandoned by its agent: its session has ended
+            payment.next_poll_at = None
+            payment.save(update_fields=["next_poll_at"])
         same = payment.state == state and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
         )
@@ -325,6 +337,15 @@ def mark_unknown(*, payment_id: int, reason: str, source: str = Source.SYSTEM) -
         if payment.state == State.IN_PROGRESS:
             payment.message = fit(Payment, "message", reason)
             _transition(payment, State.UNKNOWN, source=source, message=reason)
+        elif payment.state == State.ABANDONED and payment.next_poll_at is not None:
+            payment.flagged = True
+            payment.save(update_fields=["flagged"])
+            _record_event(
+                payment,
+                source,
+                PaymentEvent.Kind.NOTE,
+                f"The abandoned attempt's result was not read: {reason}",
+            )
         return payment
 
 
@@ -430,7 +451,8 @@ def _transition(
     `source`, append its event and bring its order along. Must run inside the transaction
     that locked the row."""
     from_state = payment.state
-    mover = Mover.SUPERVISOR if source == Source.SUPERVISOR else Mover.APP
+    movers = {Source.SUPERVISOR.value: Mover.SUPERVISOR, Source.AGENT.value: Mover.AGENT}
+    mover = movers.get(source, Mover.APP)
     if move(from_state, to_state, mover) is None:
         raise InvalidTransition(f"payment {payment.pk}: {from_state} -> {to_state} by {mover}")
     now = timezone.now()

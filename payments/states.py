@@ -28,9 +28,10 @@ class State(models.TextChoices):
 
 class Mover(StrEnum):
     """Who makes a move: the app on its own (what VCC said, or what it did not say in time),
-    or a supervisor's recorded decision."""
+    the agent who started the attempt, or a supervisor's recorded decision."""
 
     APP = "app"
+    AGENT = "agent"
     SUPERVISOR = "supervisor"
 
 
@@ -73,6 +74,10 @@ MOVES: tuple[Move, ...] = (
     Move(State.STARTING, State.FAILED_TO_START, Mover.APP, "VCC refused, or no answer recorded"),
     *(Move(State.IN_PROGRESS, to, Mover.APP, "the session's result") for to in _RESULTS),
     Move(State.IN_PROGRESS, State.EXPIRED, Mover.APP, "the provider page timed out"),
+    # The agent moves on (the page was lost, the caller will call back): the order is free for
+    # another attempt, and the session is still read to its end; a result that comes after is
+    # a late result like any other (a different one is flagged for supervisors).
+    Move(State.IN_PROGRESS, State.ABANDONED, Mover.AGENT, "agent: abandoned this attempt"),
     Move(State.UNKNOWN, State.APPROVED, Mover.SUPERVISOR, "supervisor: the money was taken"),
     Move(State.UNKNOWN, State.ABANDONED, Mover.SUPERVISOR, "supervisor: no money was taken"),
     Move(State.APPROVED, State.DECLINED, Mover.SUPERVISOR, "supervisor overturns an approval"),
@@ -94,6 +99,11 @@ RESULT_STATES: dict[Outcome, State] = {
     Outcome.HELD_FOR_REVIEW: State.UNKNOWN,
     Outcome.NOT_UNDERSTOOD: State.UNKNOWN,
 }
+
+
+# States whose session VCC is read for while it has a next read (`Payment.next_poll_at`): a
+# live one, and one its agent abandoned while the session was still open.
+READ_STATES = (State.IN_PROGRESS, State.ABANDONED)
 
 
 def _states(test: str) -> tuple[State, ...]:

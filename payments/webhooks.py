@@ -35,7 +35,7 @@ from payments.metrics import count_webhook
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
 from payments.redaction import redact_card_data
-from payments.states import RESULT_STATES
+from payments.states import READ_STATES, RESULT_STATES
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
 from payments.vcc.errors import VccBadResponse, VccError, VccSessionNotFound
@@ -106,10 +106,11 @@ def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
 
 
 def ring(session_guid: str) -> bool:
-    """Make the live payment of `session_guid` due for a read now, marked as rung, and have a
-    poll round start soon. False when no live payment has this session."""
+    """Make the payment of `session_guid` due for a read now, marked as rung, and have a poll
+    round start soon, when its session is still read (live, or abandoned by its agent while
+    open: states.READ_STATES). False when no such payment has this session."""
     now = timezone.now()
-    rung = Payment.objects.filter(session_guid=session_guid, state=Payment.State.IN_PROGRESS)
+    rung = Payment.objects.filter(session_guid=session_guid, state__in=READ_STATES)
     if not rung.update(next_poll_at=now, rung_at=now):
         return False
     if cache.add(KICK_KEY, 1, timeout=KICK_TIMEOUT):

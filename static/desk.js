@@ -20,10 +20,74 @@
         return;
       }
       popups[name] = win;
+      watchPopup(area, win);
     }
     form.submit();
     form.remove();
   }
+
+  /* A closed popup is not a dead end: say so, and offer to reopen the page. */
+  function popupClosed(area) {
+    var open = area.querySelector("[data-popup-open]");
+    if (open) {
+      open.textContent = "The payment page's window was closed. The outcome still arrives here.";
+    }
+    var reopen = area.querySelector("form[data-reopen]");
+    if (reopen) {
+      reopen.hidden = false;
+    }
+  }
+
+  function watchPopup(area, win) {
+    var timer = setInterval(function () {
+      if (!document.body.contains(area)) {
+        clearInterval(timer);
+      } else if (win.closed) {
+        clearInterval(timer);
+        popupClosed(area);
+      }
+    }, 1000);
+  }
+
+  /* Opening a session waits for VCC: say so at once, with the seconds going by, and when it
+     is slow, how long the desk waits before it gives up (the server then says why). */
+  var opening = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form[data-opening]")) {
+      return;
+    }
+    var note = document.createElement("p");
+    note.className = "opening";
+    note.setAttribute("role", "status");
+    note.textContent = "Opening the secure payment page… ";
+    var elapsed = document.createElement("span");
+    elapsed.className = "elapsed";
+    elapsed.setAttribute("aria-hidden", "true");  // read once, not every second
+    note.appendChild(elapsed);
+    form.appendChild(note);
+    var started = Date.now();
+    var budget = Number(form.dataset.opening);
+    var slow = false;
+    function tick() {
+      var seconds = Math.floor((Date.now() - started) / 1000);
+      elapsed.textContent = seconds + " s";
+      if (seconds >= 3 && !slow && budget) {
+        slow = true;
+        var more = document.createElement("span");
+        more.className = "slow";
+        more.textContent = " VCC is slow to answer; the desk waits up to about " + budget + " s.";
+        note.appendChild(more);
+      }
+    }
+    tick();
+    clearInterval(opening);
+    opening = setInterval(tick, 1000);
+    form.addEventListener("htmx:afterRequest", function () {
+      clearInterval(opening);
+      note.remove();
+    }, {once: true});
+  });
 
   htmx.onLoad(function (root) {
     var forms = root.querySelectorAll ? root.querySelectorAll("form[data-provider-form]") : [];
@@ -45,8 +109,7 @@
       if (win && !win.closed) {
         win.focus();
       } else {
-        show.parentElement.textContent =
-          "The payment page's window was closed. The outcome still arrives here.";
+        popupClosed(show.closest(".provider"));
       }
     }
   });

@@ -19,4 +19,6 @@ urlpatterns = [
     path("orders/<int:order_id>/send-link/", views.send_link, name="send-link"),
     path("payments/<int:payment_id>/status/", views.payment_status, name="payment-status"),
     path("payments/<int:payment_id>/retry/", views.retry, name="retry"),
+    path("payments/<int:payment_id>/reopen/", views.reopen, name="reopen"),
+    path("payments/<int:payment_id>/abandon/", views.abandon, name="abandon"),
 ]

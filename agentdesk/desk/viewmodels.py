@@ -4,6 +4,7 @@ order's screen shows (`order_screen`)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,8 @@ from agentdesk.staff.models import Agent
 from customers.phones import international
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import blocking_reason
-from payments.services import CHECK_THE_GATEWAY, ProviderPage, StartedPayment
+from payments.pages import ProviderPage, StartedPayment, kept_page, page_until
+from payments.services import ABANDONED_BY_AGENT, CHECK_THE_GATEWAY
 
 State = Payment.State
 
@@ -75,7 +77,11 @@ _PANEL: dict[str, tuple[str, Callable[[Payment], str], str]] = {
     State.ABANDONED: (
         "warn",
         lambda p: (
-            "The session ended without a card payment (the caller hung up, or the page was closed)."
+            "You abandoned this attempt: the order is free for another. Should the caller's "
+            "card still go through on its page, supervisors see it."
+            if p.message == ABANDONED_BY_AGENT
+            else "The session ended without a card payment (the caller hung up, or the page "
+            "was closed)."
         ),
         "Retry payment",
     ),
@@ -158,6 +164,9 @@ class OrderScreen:
     blocked: str | None = None
     flows: list[PaymentFlow] = field(default_factory=list)
     provider_blocked: str = ""
+    # Until when the agent can reopen the provider's page (kept for them for its lifetime), or
+    # None.
+    reopen_until: datetime | None = None
     # Whether the start form preselects a flow (not after VCC rejected the agent's last one).
     preselect: bool = True
 
@@ -184,6 +193,9 @@ class OrderScreen:
             "page": self.page,
             "frame_name": f"vcc-provider-{self.payment.pk}",
             "provider_blocked": self.provider_blocked,
+            "reopen": self.reopen_until is not None,
+            "reopen_until": self.reopen_until,
+            "waiting": self.payment.state == State.IN_PROGRESS,
         }
 
 
@@ -226,6 +238,7 @@ def order_screen(
         payment=payment,
         page=page,
         provider_blocked=provider_problem(page.url, own_origin) if page else "",
+        reopen_until=page_until(payment) if kept_page(payment, agent) else None,
     )
 
 

@@ -45,7 +45,8 @@ from customers.phones import NotAMobile, e164, mobile_e164
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
-from payments.services import start_payment
+from payments.pages import StartedPayment, kept_page
+from payments.services import abandon_payment, start_payment
 
 P = ParamSpec("P")
 
@@ -398,6 +399,29 @@ def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
     return begin(
         request, payment.order, agent, payment.flow, retry_of=payment, link_to=payment.link_phone
     )
+
+
+@require_POST
+@agent_required
+def reopen(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The provider's page of the agent's attempt again (after a reload, a closed popup or
+    another screen), while the attempt waits for the caller and the page lives."""
+    payment = selectors.own_payment(payment_id, agent)
+    page = kept_page(payment, agent)
+    if page is None:
+        notice = (
+            "The payment page cannot be reopened any more: it has expired or the attempt ended."
+        )
+        return payment_area(request, payment.order, agent, notice=notice)
+    return payment_area(request, payment.order, agent, started=StartedPayment(payment, page))
+
+
+@require_POST
+@agent_required
+def abandon(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The agent moves on from their attempt: the order is free for another one."""
+    payment = abandon_payment(payment=selectors.own_payment(payment_id, agent), agent=agent)
+    return payment_area(request, payment.order, agent)
 
 
 @passive_session

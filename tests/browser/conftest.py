@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -26,7 +27,10 @@ from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
+from tests import builders
 from tests.conftest import require_service
+from tests.crm_server import TOKEN, running_crm
+from tests.sandbox_fixtures import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -134,8 +138,17 @@ class Process:
 
 
 @pytest.fixture(scope="module")
+def page_lifetime_seconds() -> int:
+    """The provider page's lifetime for this module's worker (a module may want a longer one)."""
+    return PAGE_LIFETIME_SECONDS
+
+
+@pytest.fixture(scope="module")
 def celery_worker(
-    live_server: LiveServer, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+    live_server: LiveServer,
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    page_lifetime_seconds: int,
 ) -> Iterator[Process]:
     """A real Celery worker and beat on the test database and the Redis broker, talking to the
     sandbox on the live server, for this module's tests only (left running, they would poll
@@ -148,7 +161,7 @@ def celery_worker(
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SITE_URL": live_server.url,
-        "VCC_PAGE_LIFETIME_SECONDS": str(PAGE_LIFETIME_SECONDS),
+        "VCC_PAGE_LIFETIME_SECONDS": str(page_lifetime_seconds),
         "DB_CONN_MAX_AGE": "0",
     }
     name = f"desk-browser-{uuid.uuid4().hex[:8]}@%h"
@@ -194,3 +207,44 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     context.set_default_timeout(20_000)
     yield context
     context.close()
+
+
+CRM_CUSTOMER: dict[str, Any] = {
+    "id": "CRM-5001",
+    "first_name": "Priya",
+    "last_name": "Patel",
+    "email": "priya.patel@example.com",
+    "phone": "+441632960961",
+    "billing_address": {
+        "line1": "12 Acacia Avenue",
+        "city": "Leeds",
+        "postcode": "LS1 4AP",
+        "country": "GB",
+    },
+    "orders": [
+        {
+            "reference": "INV-5001",
+            "amount": "49.99",
+            "currency": "GBP",
+            "description": "Annual magazine subscription",
+        },
+    ],
+}
+
+
+@pytest.fixture
+def desk(
+    sandbox: Sandbox,
+    celery_worker: Process,
+    live_server: LiveServer,
+    settings: Any,
+    page_lifetime_seconds: int,
+) -> Iterator[str]:
+    """The live server with an agent, a default staging flow in the iframe, the sandbox's page
+    lifetime as short as the worker's, and a JSON CRM holding Priya; its base URL."""
+    builders.agent_user("agent1", vcc_agent_id="1001")
+    builders.flow(name="Sandbox cards (staging)")
+    sandbox.knobs(page_lifetime_seconds=page_lifetime_seconds)
+    with running_crm([CRM_CUSTOMER]) as crm:
+        settings.CRM_ADAPTER, settings.CRM_URL, settings.CRM_TOKEN = "http", crm.url, TOKEN
+        yield live_server.url

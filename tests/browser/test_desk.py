@@ -6,21 +6,16 @@ same with a declined card and a retry; the popup mode (and a popup the browser b
 entry with a validation error corrected; an expired page restarted."""
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Response, expect
-from pytest_django.live_server_helper import LiveServer
 
 from payments.models import Order, Payment, PaymentFlow
 from payments.vcc.accounts import BUILTIN_CLIENT_SECRET
 from payments.vcc.sandbox.models import Session as SandboxSession
 from tests import builders
-from tests.browser.conftest import PAGE_LIFETIME_SECONDS, Process, Shots
-from tests.crm_server import TOKEN, running_crm
-from tests.sandbox_fixtures import Sandbox
+from tests.browser.conftest import PAGE_LIFETIME_SECONDS, Shots
 
 pytestmark = pytest.mark.browser
 
@@ -29,42 +24,6 @@ DECLINED_CARD = "4000000000000002#1239#123#"
 KEY_IDS = {"*": "star", "#": "hash"}
 # How long the desk may take to show what the backend learnt (a webhook, or the next poll).
 OUTCOME_TIMEOUT = 20_000
-
-CRM_CUSTOMER: dict[str, Any] = {
-    "id": "CRM-5001",
-    "first_name": "Priya",
-    "last_name": "Patel",
-    "email": "priya.patel@example.com",
-    "phone": "+441632960961",
-    "billing_address": {
-        "line1": "12 Acacia Avenue",
-        "city": "Leeds",
-        "postcode": "LS1 4AP",
-        "country": "GB",
-    },
-    "orders": [
-        {
-            "reference": "INV-5001",
-            "amount": "49.99",
-            "currency": "GBP",
-            "description": "Annual magazine subscription",
-        },
-    ],
-}
-
-
-@pytest.fixture
-def desk(
-    sandbox: Sandbox, celery_worker: Process, live_server: LiveServer, settings: Any
-) -> Iterator[str]:
-    """The live server with an agent, a default staging flow in the iframe, the sandbox's page
-    lifetime as short as the worker's, and a JSON CRM holding Priya; its base URL."""
-    builders.agent_user("agent1", vcc_agent_id="1001")
-    builders.flow(name="Sandbox cards (staging)")
-    sandbox.knobs(page_lifetime_seconds=PAGE_LIFETIME_SECONDS)
-    with running_crm([CRM_CUSTOMER]) as crm:
-        settings.CRM_ADAPTER, settings.CRM_URL, settings.CRM_TOKEN = "http", crm.url, TOKEN
-        yield live_server.url
 
 
 def sign_in(context: BrowserContext, base: str, shots: Shots) -> Page:

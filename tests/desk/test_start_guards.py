@@ -103,8 +103,9 @@ def test_a_second_start_shows_the_live_attempt_and_opens_nothing(
     assert "Attempt 1 of this order" in html
     assert "A payment for this order is already in progress" in html
     assert f'hx-get="/desk/payments/{live.pk}/status/?seen=' in html
-    # The provider page of the first click cannot be reopened: its tokens were never kept.
-    assert "X-BEARER-TOKEN" not in html and "cannot be reopened here" in html
+    # No page is kept for this attempt (made without one): nothing to reopen, only to abandon.
+    assert "X-BEARER-TOKEN" not in html and "Reopen the payment page" not in html
+    assert "cannot be shown here any more" in html and "Abandon this attempt" in html
 
 
 def test_a_second_retry_shows_the_attempt_the_first_one_started(

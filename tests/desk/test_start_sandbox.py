@@ -95,7 +95,8 @@ def test_the_tokens_are_in_the_start_response_only(
     for text in later:
         assert access not in text and refresh not in text
         assert "X-BEARER-TOKEN" not in text
-    assert "cannot be reopened here" in later[0]  # a reload cannot reopen the provider page
+    # A reload offers to reopen the provider page (a POST that answers the tokens again).
+    assert "Reopen the payment page" in later[0]
     ours = serializers.serialize(
         "json",
         [

@@ -46,7 +46,8 @@ def test_an_agent_is_added_in_one_screen(administrator_user: User) -> None:
     assert (agent.user.username, agent.user.get_full_name()) == ("agent7", "Ana Lopez")
     assert list(agent.user.groups.values_list("name", flat=True)) == [AGENTS]
     assert not agent.user.is_staff
-    assert Client().login(username="agent7", password=PASSWORD)
+    signed_in = Client().post("/login/", {"username": "agent7", "password": PASSWORD})
+    assert signed_in.status_code == 302 and signed_in.url == "/"
 
 
 def test_a_taken_vcc_agent_id_is_refused_on_the_same_screen(administrator_user: User) -> None:

@@ -160,12 +160,31 @@ KEYPAD_ROWS = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["*", "0", "#"
 KEY_IDS = {"*": "star", "#": "hash"}
 
 
+def caller_of(session: Session) -> str:
+    """Who is on the call, as the session's paymentData names them."""
+    data = session.payment_data or {}
+    names = (sessions.payment_data_value(data, key) for key in ("firstname", "surname"))
+    return " ".join(name for name in names if name) or "Unnamed caller"
+
+
+def amount_of(session: Session) -> str:
+    data = session.payment_data or {}
+    amount = sessions.payment_data_value(data, "amount")
+    return f"{amount} {sessions.payment_data_value(data, 'currency')}".strip()
+
+
 @require_GET
 def keypad_list(request: HttpRequest) -> HttpResponse:
-    """The calls a caller could be on: sessions that are not finished and not expired."""
+    """The calls a caller could be on: sessions that are not finished and not expired, newest
+    first, each named by its caller, amount and start time."""
     sessions.purge_due()
-    live = [s for s in Session.objects.exclude(state=Session.State.FINISHED)[:50] if s.is_live]
-    return render(request, "sandbox/keypad_list.html", {"live_sessions": live})
+    waiting = Session.objects.exclude(state=Session.State.FINISHED)  # newest first
+    calls = [
+        {"session": s, "caller": caller_of(s), "amount": amount_of(s)}
+        for s in waiting[:50]
+        if s.is_live
+    ]
+    return render(request, "sandbox/keypad_list.html", {"calls": calls})
 
 
 @require_GET
@@ -181,6 +200,8 @@ def keypad(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         "sandbox/keypad.html",
         {
             "session": session,
+            "caller": caller_of(session),
+            "amount": amount_of(session),
             "keys": keys,
             "masked": sessions.masked(session),
             "problem": request.GET.get("problem", "")[:200],

@@ -212,6 +212,37 @@ def test_keypad_lists_live_calls_only(sandbox: Sandbox, vcc: VccClient, client: 
     assert f"call-{over.session_guid}" not in page
 
 
+def test_keypad_names_each_call_by_caller_amount_and_time(
+    sandbox: Sandbox, vcc: VccClient, client: Client
+) -> None:
+    first = vcc.create_session(
+        agent_id="1001",
+        payment_data={
+            "FirstName": "Priya",
+            "Surname": "Patel",
+            "Amount": "49.99",
+            "Currency": "GBP",
+        },
+    )
+    second = vcc.create_session(
+        agent_id="1001",
+        payment_data={
+            "firstname": "John",
+            "surname": "Smith",
+            "amount": "120.00",
+            "currency": "USD",
+        },
+    )
+    page = client.get("/sandbox/keypad/").content.decode()
+    # Newest first; two calls of one agent told apart by who is on them.
+    assert page.index(f"call-{second.session_guid}") < page.index(f"call-{first.session_guid}")
+    assert "Priya Patel, 49.99 GBP</a>" in page and "John Smith, 120.00 USD</a>" in page
+    assert "Call for agent" not in page
+    assert re.search(r"started \d\d:\d\d:\d\d for agent 1001", page)
+    keypad = client.get(f"/sandbox/keypad/{first.session_guid}/").content.decode()
+    assert "Priya Patel, 49.99 GBP · call for agent 1001" in keypad
+
+
 def test_keypad_buttons_press_keys_and_hang_up(
     sandbox: Sandbox, session: NewSession, client: Client
 ) -> None:
