@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agentdesk.shared import logcontext
-from payments import services, webhook_health, webhooks
+from payments import outbox, services, webhook_health, webhooks
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.states import READ_STATES
 from payments.vcc.accounts import AccountConfigError
@@ -445,7 +445,7 @@ def sweep(*, limit: int = 500) -> SweepReport:
         received_at__lte=now - settings.WEBHOOK_REQUEUE_AFTER,
     ).values_list("pk", flat=True)[:limit]
     for delivery_id in stale:
-        services.enqueue(webhooks.PROCESS_TASK, delivery_id)
+        outbox.enqueue(webhooks.PROCESS_TASK, delivery_id)
         report.webhooks_requeued += 1
     oldest = (
         Payment.objects.filter(state__in=READ_STATES, next_poll_at__lte=now)

@@ -13,27 +13,24 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from agentdesk.shared import logcontext
 from agentdesk.shared.text import fit
-from agentdesk.staff import audit
-from agentdesk.staff.models import Agent, AuditEntry
+from agentdesk.staff.models import Agent
 from payments import metrics as payments_metrics
 from payments import webhook_health
+from payments.attempts import new_attempt, open_session
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
-from payments.orders import PaymentBlocked, blocking_reason, order_values
+from payments.orders import PaymentBlocked
 from payments.pages import ProviderPage, StartedPayment, forget_page, keep_page
 from payments.states import RESULT_STATES, Mover, move
 from payments.vcc.accounts import AccountConfigError
-from payments.vcc.client import DIGITAL_LINK_LIFETIME, client_for
+from payments.vcc.client import DIGITAL_LINK_LIFETIME
 from payments.vcc.errors import VccError, VccUnknownConfigurationError
-from payments.vcc.payload import payment_data
 from payments.vcc.types import SessionStatus
 
 log = logging.getLogger("payments.services")
@@ -71,66 +68,18 @@ def start_payment(
 
     Raises PaymentBlocked when the order cannot take a payment now. A session VCC refuses
     leaves the attempt `failed_to_start` with the reason, ready for a retry."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        reason = blocking_reason(order)
-        if reason:
-            raise PaymentBlocked(reason)
-        if not flow.is_active:
-            raise PaymentBlocked(f"The payment flow '{flow.name}' is switched off.")
-        if link_to and not flow.allows_links:
-            raise PaymentBlocked(f"The payment flow '{flow.name}' does not send payment links.")
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    order=order,
-                    flow=flow,
-                    agent=agent,
-                    request_id=logcontext.request_id.get(),
-                    interaction_id=fit(Payment, "interaction_id", interaction_id),
-                    kind=Payment.Kind.LINK if link_to else Payment.Kind.PHONE,
-                    link_phone=link_to,
-                )
-        except IntegrityError:
-            raise PaymentBlocked(
-                blocking_reason(order) or "Another payment for this order is starting."
-            ) from None
-        PaymentEvent.objects.create(
-            payment=payment,
-            source=Source.AGENT,
-            kind=PaymentEvent.Kind.STATE_CHANGED,
-            to_state=State.STARTING,
-            message=(f"Retry of attempt #{retry_of.pk}" if retry_of else "Payment started")
-            + (" by a payment link" if link_to else ""),
-            actor=agent.user,
-            data={"flow": flow.name, "staging": flow.is_staging, "kind": payment.kind},
-        )
-        audit.record(
-            AuditEntry.Action.PAYMENT_RETRIED if retry_of else AuditEntry.Action.PAYMENT_STARTED,
-            actor=agent.user,
-            target=order.reference,
-            payment=payment.pk,
-            flow=flow.name,
-            kind=payment.kind,
-        )
+    payment = new_attempt(
+        order=order,
+        flow=flow,
+        agent=agent,
+        retry_of=retry_of,
+        interaction_id=interaction_id,
+        link_to=link_to,
+    )
     payments_metrics.count_started(flow.name)
-
-    data = payment_data({**order_values(order), "mobile": link_to}, flow.payment_data_keys)
-    config, vcc_agent = flow.account_configuration_id, agent.vcc_agent_id
     try:
-        client = client_for(flow.account)
-        session = (
-            client.create_digital_session(
-                agent_id=vcc_agent, payment_data=data, account_configuration_id=config
-            )
-            if link_to
-            else client.create_session(
-                agent_id=vcc_agent,
-                payment_data=data,
-                account_configuration_id=config,
-                skip_call_transfer=settings.VCC_SKIP_CALL_TRANSFER,
-            )
-        )
+        # The order as locked when the attempt was made: what goes to the payment page.
+        session = open_session(order=payment.order, flow=flow, agent=agent, link_to=link_to)
     except (VccError, AccountConfigError) as error:
         log.warning(
             "payment=%s failed to start: %s",
@@ -153,7 +102,6 @@ def start_payment(
         payment.session_guid = session.session_guid
         payment.provider_url = session.provider_url
         payment.session_started_at = now = timezone.now()
-        # The polling outbox: the batch poller (payments/poller.py) makes the first read then.
         payment.next_poll_at = now + first_read
         payment.link_expires_at = now + DIGITAL_LINK_LIFETIME if link_to else None
         opened = f"Payment link sent to {link_to}" if link_to else "VCC session opened"
@@ -210,24 +158,6 @@ def fail_stale_start(*, payment_id: int) -> Payment:
                 payment, State.FAILED_TO_START, source=Source.SYSTEM, message=payment.message
             )
         return payment
-
-
-def enqueue(task: str, *args: int, countdown: timedelta = timedelta(0)) -> None:
-    """After commit, send `task` to the worker. The rows are the outbox: when the broker is
-    down the message is dropped with a warning, and the sweep (or the batch poller) finds the
-    work from the database instead of the caller seeing an error for work already saved."""
-    seconds = max(countdown.total_seconds(), 0)
-
-    def send() -> None:
-        try:
-            current_app.send_task(task, args=list(args), countdown=seconds)
-        except BrokerUnavailable as error:
-            log.warning("broker unavailable, %s%s left to the sweep: %s", task, list(args), error)
-
-    transaction.on_commit(send)
-
-
-# --- Results ----------------------------------------------------------------------------------
 
 
 def result_facts(status: SessionStatus) -> dict[str, Any]:

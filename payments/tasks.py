@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery import Task, current_app, shared_task
 
-from payments import health, poller, services, webhooks
+from payments import health, outbox, poller, webhooks
 from payments.metrics import count_poll_reads, count_webhook
 
 log = logging.getLogger("payments.tasks")
@@ -62,7 +62,7 @@ def process_webhook(delivery_id: int) -> None:
     is_retry = delivery.status == webhooks.Status.RECEIVED and bool(delivery.error)
     count_webhook("retry" if is_retry else delivery.status)
     if is_retry:
-        services.enqueue(
+        outbox.enqueue(
             webhooks.PROCESS_TASK, delivery_id, countdown=timedelta(seconds=2 * delivery.attempts)
         )
 

@@ -30,7 +30,7 @@ from agentdesk.shared.text import fit
 from agentdesk.staff import audit
 from agentdesk.staff.audit import client_ip
 from agentdesk.staff.models import AuditEntry
-from payments import services
+from payments import outbox, services
 from payments.metrics import count_webhook
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
@@ -101,7 +101,7 @@ def receive(*, body: str, too_large: bool = False) -> WebhookDelivery:
         # The common case costs one UPDATE: the poller's next round reads the session. A
         # session not ours (yet), or a payment already settled, goes to a task of its own.
         if not error and not ring(session_guid):
-            services.enqueue(PROCESS_TASK, delivery.pk)
+            outbox.enqueue(PROCESS_TASK, delivery.pk)
     return delivery
 
 
@@ -114,7 +114,7 @@ def ring(session_guid: str) -> bool:
     if not rung.update(next_poll_at=now, rung_at=now):
         return False
     if cache.add(KICK_KEY, 1, timeout=KICK_TIMEOUT):
-        services.enqueue(CONFIRM_TASK)
+        outbox.enqueue(CONFIRM_TASK)
     return True
 
 
@@ -202,7 +202,7 @@ def replay(*, delivery_id: int, actor: User) -> WebhookDelivery:
             change="webhook delivery replayed",
             delivery=delivery.pk,
         )
-        services.enqueue(PROCESS_TASK, delivery.pk)
+        outbox.enqueue(PROCESS_TASK, delivery.pk)
     return delivery
 
 

@@ -146,9 +146,9 @@ class SentTasks(list[tuple[str, tuple[object, ...], float]]):
 
 @pytest.fixture
 def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> SentTasks:
-    """Record what services send to the broker instead of sending it (where the worker's
+    """Record what the outbox sends to the broker instead of sending it (where the worker's
     behaviour is not what the test is about)."""
-    from payments import services
+    from payments import outbox
 
     sent = SentTasks()
 
@@ -156,5 +156,5 @@ def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> SentTasks:
         def send_task(self, name: str, args: list[object], countdown: float = 0) -> None:
             sent.append((name, tuple(args), countdown))
 
-    monkeypatch.setattr(services, "current_app", Recorder())
+    monkeypatch.setattr(outbox, "current_app", Recorder())
     return sent

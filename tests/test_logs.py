@@ -177,12 +177,12 @@ def test_work_a_request_enqueues_carries_its_request_id_in_the_message(
     from redis import Redis
 
     from agentdesk.shared.logcontext import request_id
-    from payments import services
+    from payments import outbox
 
     token = request_id.set("desk-click-0001")
     try:
         with transaction.atomic():
-            services.enqueue("payments.poll_payment", 7)
+            outbox.enqueue("payments.poll_payment", 7)
     finally:
         request_id.reset(token)
     raw = Redis.from_url(broker.url()).lpop("celery")
