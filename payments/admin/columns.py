@@ -41,18 +41,19 @@ class PaymentColumns:
             badge += format_html(' <span class="state state-flagged">{}</span>', "Flagged")
         return badge
 
-    @admin.display(description="taken")
-    def taken_by(self, payment: Payment) -> str:
-        """On the phone, or by a link (its number masked: lists are read over shoulders)."""
-        if payment.kind == Payment.Kind.LINK:
-            return f"Link to {masked(payment.link_phone)}"
-        return "Phone"
-
     @admin.display(description="flow")
     def flow_name(self, payment: Payment) -> SafeString:
-        if payment.flow.is_staging:
-            return format_html('{} <span class="staging">STAGING</span>', payment.flow.name)
-        return format_html("{}", payment.flow.name)
+        """The flow, STAGING marked; a payment link says so beneath, with its number masked
+        (lists are read over shoulders; the whole number is on the payment's page)."""
+        staging = (
+            format_html(' <span class="staging">STAGING</span>') if payment.flow.is_staging else ""
+        )
+        link = (
+            format_html('<br><span class="kind">Link to {}</span>', masked(payment.link_phone))
+            if payment.kind == Payment.Kind.LINK
+            else ""
+        )
+        return format_html("{}{}{}", payment.flow.name, staging, link)
 
     @admin.display(description="started", ordering="created_at")
     def started(self, payment: Payment) -> str:

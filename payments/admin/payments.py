@@ -71,7 +71,6 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         "customer",
         "amount",
         "state_label",
-        "taken_by",
         "flow_name",
         "agent_name",
         "started",
