@@ -177,6 +177,9 @@ LOGOUT_REDIRECT_URL = "login"
 # polling, see agentdesk/staff/sessions.py), and an absolute timeout counted from sign-in.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout is renewed (the session row written) at most this often
+# (agentdesk/staff/sessions.py).
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=60)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
