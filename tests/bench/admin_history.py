@@ -98,15 +98,20 @@ def create_data() -> None:
                    now() - make_interval(secs => ({PAYMENTS} - i) * 63.0)
             FROM generate_series(1, {PAYMENTS}) i""",
         f"""INSERT INTO payments_payment
-              (order_id, flow_id, agent_id, state, idempotency_key, session_guid, provider_url,
+              (order_id, flow_id, agent_id, state, kind, link_phone, session_guid, provider_url,
                created_at, session_started_at, finished_at, poll_count, gateway_decision,
                gateway_reason_code, gateway_reference, result_amount, card_brand, message,
-               flagged, resolution_reason)
+               flagged, resolution_reason, flow_rejected, request_id, call_guid,
+               interaction_id)
             SELECT o.id,
                    (SELECT id FROM payments_paymentflow WHERE name =
                        CASE WHEN o.id % 4 = 0 THEN 'Bench staging' ELSE 'Bench production' END),
                    (SELECT min(id) FROM agentdesk_agent) + o.id % {AGENTS},
-                   s.state, md5('k' || o.id)::uuid, md5('s' || o.id)::uuid::text, '',
+                   s.state,
+                   CASE WHEN o.id % 25 = 0 THEN 'link' ELSE 'phone' END,
+                   CASE WHEN o.id % 25 = 0 THEN '+4474000' || lpad((o.id % 100000)::text, 5, '0')
+                        ELSE '' END,
+                   md5('s' || o.id)::uuid::text, '',
                    o.created_at, o.created_at + interval '5 seconds',
                    o.created_at + interval '3 minutes', 2,
                    CASE s.state WHEN 'approved' THEN 'ACCEPT' WHEN 'declined' THEN 'REJECT'
@@ -117,7 +122,8 @@ def create_data() -> None:
                         THEN (1000000000000000000000 + o.id)::text ELSE '' END,
                    CASE WHEN s.state = 'approved' THEN o.amount END,
                    CASE WHEN s.state = 'approved' THEN 'Visa' ELSE '' END,
-                   '', o.id % 997 = 0 AND s.state = 'approved', ''
+                   '', o.id % 997 = 0 AND s.state = 'approved', '', false, '',
+                   md5('c' || o.id)::uuid::text, 'call-' || o.id
             FROM payments_order o,
                  LATERAL (SELECT CASE WHEN o.status = 'paid' THEN 'approved'
                                       WHEN o.id % 200 = 7 THEN 'unknown'
@@ -134,8 +140,8 @@ def create_data() -> None:
             SELECT p.id, p.finished_at, 'poll', 'state_changed', 'in_progress', p.state,
                    'Result read', '{}'::jsonb FROM payments_payment p""",
         """INSERT INTO payments_webhookdelivery
-              (received_at, body, is_valid, status, error, session_guid, payment_id, attempts)
-            SELECT p.finished_at - interval '10 seconds', '{}', true, 'processed', '',
+              (received_at, body, facts, status, error, session_guid, payment_id, attempts)
+            SELECT p.finished_at - interval '10 seconds', '{}', '{}'::jsonb, 'confirmed', '',
                    p.session_guid, p.id, 1
             FROM payments_payment p WHERE p.id % 5 = 0""",
     ]
