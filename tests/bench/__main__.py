@@ -4,7 +4,7 @@ import importlib
 import sys
 
 # Each entry is a module of tests.bench with a main() that prints its figures.
-BENCHMARKS: list[str] = ["admin_history", "desk", "links", "results"]
+BENCHMARKS: list[str] = ["admin_history", "desk", "links", "readyz", "results"]
 
 
 def main(names: list[str]) -> int:
