@@ -2,7 +2,7 @@
 payments; customers and orders are shared by all agents (any agent may take a caller's call)."""
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from agentdesk.shared.currencies import COUNTRY_CURRENCIES
@@ -57,12 +57,31 @@ def order_by_reference(customer: Customer, reference: str) -> Order | None:
 
 
 def order(order_id: int) -> Order:
-    return get_object_or_404(Order.objects.select_related("customer__billing_address"), pk=order_id)
+    """The order with its caller, and the state of the payment blocking it (`blocking_state`,
+    None when none does) in the same query."""
+    blocking = Payment.objects.filter(order=OuterRef("pk"), state__in=Payment.BLOCKING_STATES)
+    orders = Order.objects.select_related("customer__billing_address").annotate(
+        blocking_state=Subquery(blocking.values("state")[:1])
+    )
+    return get_object_or_404(orders, pk=order_id)
 
 
 def latest_payment(order: Order) -> Payment | None:
-    """The order's latest attempt, whoever made it (only its agent sees its details)."""
-    return order.payments.select_related("flow").order_by("-created_at", "-pk").first()
+    """The order's latest attempt, whoever made it (only its agent sees its details), with
+    which attempt on the order it is (`attempt`) in the same query."""
+    earlier = (
+        Payment.objects.filter(order_id=OuterRef("order_id"), pk__lte=OuterRef("pk"))
+        .order_by()
+        .values("order_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        order.payments.select_related("flow")
+        .annotate(attempt=Subquery(earlier))
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 def own_payment(payment_id: int, agent: Agent) -> Payment:

@@ -276,7 +276,11 @@ def provider_problem(provider_url: str, own_origin: str) -> str:
 
 
 def attempt_number(payment: Payment) -> int:
-    """Which attempt on its order `payment` is: 1 for the order's first."""
+    """Which attempt on its order `payment` is: 1 for the order's first (read with the
+    payment when selectors.latest_payment annotated it)."""
+    known = getattr(payment, "attempt", None)
+    if isinstance(known, int):
+        return known
     return Payment.objects.filter(order_id=payment.order_id, pk__lte=payment.pk).count()
 
 
@@ -284,7 +288,7 @@ def order_status(order: Order) -> str:
     """The order's status as the desk says it: an open order that a payment blocks says so."""
     if order.status != Order.Status.OPEN:
         return order.get_status_display()
-    if hasattr(order, "blocking_state"):  # annotated by selectors.caller_orders
+    if hasattr(order, "blocking_state"):  # annotated by selectors.caller_orders and .order
         blocking = order.blocking_state
     else:
         blocking = (

@@ -4,9 +4,7 @@ through the desk's link to the sandbox keypad); a slow VCC says so while the age
 start VCC never answers says why; the desk's screens fit 360, 400 and 768 px without the page
 scrolling sideways; axe-core finds nothing on the search, order, payment and outcome screens."""
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -14,6 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from customers.models import Customer
 from payments.models import Payment, PaymentFlow
 from tests import builders
+from tests.browser.axe import axe_violations
 from tests.browser.conftest import Shots
 from tests.browser.test_desk import (
     APPROVED_CARD,
@@ -29,7 +28,6 @@ from tests.sandbox_fixtures import Sandbox
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # Long enough for a reload, a reopen and a card keyed without hurrying (the other module's
 # 20 seconds show an expired page).
 PAGE_LIFETIME = 120
@@ -207,22 +205,6 @@ def axe_context(browser: Browser) -> Iterator[BrowserContext]:
     context.set_default_timeout(20_000)
     yield context
     context.close()
-
-
-def axe_violations(page: Page) -> list[str]:
-    """axe-core's findings on the page (the provider's frame is the provider's, not ours)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        """async () => {
-             const result = await axe.run({exclude: [["iframe"]]});
-             return {passes: result.passes.length, violations: result.violations.map(v =>
-               ({id: v.id, impact: v.impact, help: v.help,
-                 nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))};
-           }"""
-    )
-    assert found["passes"] > 10  # axe ran its rules over the page
-    return [json.dumps(violation) for violation in found["violations"]]
 
 
 def test_axe_finds_nothing_on_the_desk_screens(
