@@ -174,10 +174,12 @@ def process(*, delivery_id: int) -> WebhookDelivery:
 def confirm(*, payment_id: int, session_guid: str, vcc: SessionStatus | None, why: str) -> None:
     """Settle a settled payment's waiting deliveries against what VCC just said (`vcc`, or
     None and `why` when it could not say), and record VCC's result through apply_result: a
-    repeat changes nothing, a different one is a contradiction for the supervisor."""
+    repeat changes nothing, a different one is a contradiction for the supervisor. When a
+    delivery handled at the same moment by another process settled them first, there is
+    nothing left to record."""
     with transaction.atomic():
         settled = settle(payment_id=payment_id, session_guid=session_guid, vcc=vcc, why=why)
-        if vcc is not None and vcc.finished:
+        if vcc is not None and vcc.finished and settled.settled:
             source = Source.WEBHOOK if settled.confirmed else Source.POLL
             services.apply_result(payment_id=payment_id, status=vcc, source=source)
 
@@ -215,6 +217,7 @@ class Settled:
 
     confirmed: int = 0
     any_stored: bool = False  # whether the session has any delivery at all
+    settled: int = 0  # deliveries this call settled (another may have settled them first)
 
 
 def settle(
@@ -268,7 +271,7 @@ def settle(
                 },
                 kind=kind,
             )
-    return Settled(confirmed=confirmed, any_stored=True)
+    return Settled(confirmed=confirmed, any_stored=True, settled=len(deliveries))
 
 
 def _claim(delivery: WebhookDelivery, currency: str) -> SessionStatus | None:
