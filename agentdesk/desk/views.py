@@ -170,6 +170,8 @@ def call(request: DeskRequest, agent: Agent) -> HttpResponse:
     caller found by their number is opened; several are listed; none opens manual entry with
     the number filled in. The interaction id goes on the payments taken for that caller."""
     interaction_id = request.GET.get("call", "").strip()[: calls.MAX_INTERACTION_ID]
+    if contains_card_number(interaction_id):  # never kept, never shown
+        interaction_id = ""
     ani = request.GET.get("ani", "").strip()[:40]
     number = e164(ani) if ani else None
     result = SearchResult([])
@@ -180,7 +182,7 @@ def call(request: DeskRequest, agent: Agent) -> HttpResponse:
     if number is None:
         notice = (
             "The caller's number is withheld or cannot be read"
-            + (f" (“{ani}”)" if ani else "")
+            + (f" (“{ani}”)" if ani and not contains_card_number(ani) else "")
             + ": find them with the search on the left, or enter them by hand."
         )
         return render(request, "desk/home.html", {"notice": notice})

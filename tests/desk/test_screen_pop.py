@@ -77,6 +77,17 @@ def test_a_withheld_or_unreadable_number_says_so_and_offers_the_search(
     assert 'id="q"' in html and "Priya Patel" not in html
 
 
+def test_a_card_number_passed_as_the_call_or_the_number_is_neither_kept_nor_shown(
+    agent_client: Client,
+) -> None:
+    priya = builders.customer(phone="+441632960961")
+    response = agent_client.get("/desk/call", {"ani": "01632 960961", "call": "4111111111111111"})
+    assert response.status_code == 302
+    assert calls.interaction_for(agent_client.session, priya.pk) == ""
+    html = agent_client.get("/desk/call", {"ani": "4111 1111 1111 1111"}).content.decode()
+    assert "withheld or cannot be read" in html and "4111" not in html
+
+
 def open_order_for(client: Client, customer_id: int) -> int:
     response = client.post(
         f"/desk/callers/{customer_id}/orders/", {"amount": "12.40", "currency": "GBP"}
