@@ -40,6 +40,23 @@ def top_of(page: Page, selector: str) -> float:
     return box["y"]
 
 
+def admin_page(
+    browser: Any, base: str, username: str, **options: Any
+) -> tuple[BrowserContext, Page]:
+    """A browser context at 1366 by 768 px with `username` signed in to admin."""
+    context: BrowserContext = browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT}, **options
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", builders.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+    return context, page
+
+
 def test_supervisor_resolves_a_payment_of_unknown_outcome(
     browser: Any, live_server: LiveServer, shots: Shots
 ) -> None:
@@ -71,15 +88,8 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
     for n in range(12):
         builders.payment(order=builders.order(reference=f"DEMO-20{n:02d}"), state="approved")
 
-    context: BrowserContext = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "supervisor")
-    page.fill("#id_password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
+    context, page = admin_page(browser, base, "supervisor")
 
     page.goto(f"{base}/admin/payments/payment/")
     shots(page, "payment-list")
@@ -129,15 +139,8 @@ def test_administrator_adds_an_agent_in_one_screen(
     browser: Any, live_server: LiveServer, shots: Shots
 ) -> None:
     builders.staff_user("administrator", builders.ADMINISTRATORS)
-    context: BrowserContext = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "administrator")
-    page.fill("#id_password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
+    context, page = admin_page(browser, base, "administrator")
 
     page.goto(f"{base}/admin/auth/user/add/")
     page.fill("#id_username", "agent7")

@@ -11,6 +11,7 @@ from pytest_django.live_server_helper import LiveServer
 from tests import builders
 from tests.browser.axe import axe_violations
 from tests.browser.conftest import Shots
+from tests.browser.test_admin import admin_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +28,9 @@ def test_axe_finds_nothing_on_the_supervisors_pages(
         message="No result from VCC within 15 minutes",
         created_at=datetime(2026, 5, 1, 14, 5, tzinfo=UTC),
     )
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "supervisor")
-    page.fill("#id_password", builders.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
+    # axe-core is injected into the page: allowed past our CSP in this context only.
+    context, page = admin_page(browser, base, "supervisor", bypass_csp=True)
     for name, path in [
         ("payment-list", "/admin/payments/payment/"),
         ("payment-waiting", f"/admin/payments/payment/{waiting.pk}/change/"),
