@@ -36,9 +36,6 @@ install: $(STAMP)
 run: install
 	@$(BIN)/python manage.py migrate --noinput
 	@$(BIN)/python manage.py demo_data
-	@echo
-	@echo "  Agent desk:  http://127.0.0.1:8000/      (admin: http://127.0.0.1:8000/admin/)"
-	@echo "  Caller keypad and sandbox: http://127.0.0.1:8000/sandbox/"
 	@echo "  Ctrl-C stops everything."
 	@echo
 	@# Ctrl-C: honcho stops every process (scripts/procfile-process keeps each stop clean)

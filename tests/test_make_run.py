@@ -90,5 +90,8 @@ def test_make_run_starts_quietly_and_ctrl_c_stops_it_cleanly(tmp_path: Path) -> 
     log = "\n".join(lines)
     for process in ("web", "worker", "beat"):
         assert f"{process}.1 stopped (rc=0)" in log, (process, log[-4000:])
+    # The banner names the port it really listens on, not a fixed 8000.
+    assert f"Agent desk:  http://127.0.0.1:{port}/" in log, log[:4000]
+    assert f"Caller keypad and sandbox: http://127.0.0.1:{port}/sandbox/" in log
     found = [alarm for alarm in ALARMS if alarm in log]
     assert not found, (found, log[-4000:])

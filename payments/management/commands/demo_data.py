@@ -100,6 +100,12 @@ class Command(BaseCommand):
         for username, _, _, group, _, _ in USERS:
             self.stdout.write(f"  {username:<14} / {DEMO_PASSWORD}   ({group})")
         self.stdout.write(self.second_factor_note())
+        # The addresses come from SITE_URL, so a WEB_BIND on another port is announced right.
+        self.stdout.write("")
+        self.stdout.write(
+            f"  Agent desk:  {settings.SITE_URL}/   (admin: {settings.SITE_URL}/admin/)"
+        )
+        self.stdout.write(f"  Caller keypad and sandbox: {settings.SITE_URL}/sandbox/")
 
     def second_factor_note(self) -> str:
         asked = [
