@@ -14,7 +14,8 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat + sandbox"
 	@echo "make test   - install, lint (ruff, import contracts), type-check (mypy), the whole pytest suite"
-	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
+	@echo "make bench  - benchmarks (see docs/benchmarks.md); BENCH=<name> runs one"
+	@echo "              BENCH=chaos (run only by name): 1,000 payments through every fault at once, ~12 min"
 	@echo "make lock   - recompile requirements*.lock from pyproject.toml"
 
 # The virtual environment, installed from the committed lock (pinned, hash-checked).

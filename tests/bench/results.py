@@ -143,7 +143,12 @@ class Bench:
         self.vcc = Process("standin", argv, self.server_env, WORKDIR).start(ready="listening")
         self.processes.append(self.vcc)
         self.web = self.gunicorn("web", self.web_port, "1")
-        self.worker = celery(
+        self.worker = self.start_worker()
+        wait_for(self.web_answers, timeout=30, what="gunicorn")
+
+    def start_worker(self) -> Process:
+        """One Celery worker: prefork, three processes."""
+        worker = celery(
             "worker",
             "--concurrency=3",
             "--without-gossip",
@@ -153,20 +158,25 @@ class Bench:
             env=self.server_env,
             log_dir=WORKDIR,
         ).start(ready=" ready.")
-        self.processes.append(self.worker)
-        wait_for(self.web_answers, timeout=30, what="gunicorn")
+        self.processes.append(worker)
+        return worker
 
-    def start_beat(self) -> None:
-        self.beat = celery(
+    def new_beat(self, name: str = "beat") -> Process:
+        """A celery beat (its schedule file named after it)."""
+        beat = celery(
             "beat",
             "--loglevel=INFO",
             "-s",
-            str(WORKDIR / "celerybeat-schedule"),
+            str(WORKDIR / f"celerybeat-schedule-{name}"),
             env=self.server_env,
             log_dir=WORKDIR,
-            name="beat",
+            name=name,
         ).start(ready="beat: Starting")
-        self.processes.append(self.beat)
+        self.processes.append(beat)
+        return beat
+
+    def start_beat(self) -> None:
+        self.beat = self.new_beat()
 
     def web_answers(self) -> bool:
         import requests

@@ -1,0 +1,133 @@
+"""The chaos benchmark's verdict (tests/bench/chaos.py runs the parts): every payment compared
+with what the sandbox recorded for its session, the time results took to flow again after each
+fault, and the status fragment's p95 under the desks' load."""
+
+from datetime import datetime
+from typing import Any
+
+from tests.bench.results_report import percentile
+
+# The state each outcome the sandbox was told must leave our payment in (payments/states.py);
+# "never" is a caller who never keys: the session stays open at VCC and so must our payment.
+EXPECTED = {
+    "approved": "approved",
+    "declined": "declined",
+    "hangup": "abandoned",
+    "review": "unknown",
+    "never": "in_progress",
+}
+# An unknown outcome these explain is right: VCC holds the payment for review.
+EXPLAINED_UNKNOWN = {"review"}
+
+
+def compare(ids: list[int], told: dict[str, str]) -> dict[str, Any]:
+    """Each payment against the sandbox's own record of its session (`told`: the outcome the
+    bench gave each session GUID, lower case)."""
+    from django.db.models import Count
+
+    from payments.models import Order, Payment, PaymentEvent
+    from payments.vcc.sandbox.models import Session
+
+    finished_at_vcc = {
+        str(guid).lower(): (state, purged is not None)
+        for guid, state, purged in Session.objects.values_list("guid", "state", "purged_at")
+    }
+    applied = dict(
+        PaymentEvent.objects.filter(
+            payment_id__in=ids,
+            kind=PaymentEvent.Kind.STATE_CHANGED,
+            from_state=Payment.State.IN_PROGRESS,
+        )
+        .values("payment_id")
+        .annotate(n=Count("id"))
+        .values_list("payment_id", "n")
+    )
+    lost, twice, wrong_state, wrong_order, live = 0, 0, [], 0, 0
+    unknowns: list[dict[str, Any]] = []
+    for payment in Payment.objects.filter(pk__in=ids).select_related("order"):
+        guid = str(payment.session_guid).lower()
+        outcome = told.get(guid, "never")
+        vcc_state, purged = finished_at_vcc.get(guid, ("missing", False))
+        twice += applied.get(payment.pk, 0) > 1
+        wrong_order += (payment.order.status == Order.Status.PAID) != (
+            payment.state == Payment.State.APPROVED
+        )
+        if payment.state == Payment.State.IN_PROGRESS and outcome != "never":
+            live += 1
+        if payment.state == Payment.State.UNKNOWN:
+            explained = outcome in EXPLAINED_UNKNOWN or purged
+            lost += not explained
+            unknowns.append(
+                {
+                    "payment": payment.pk,
+                    "told": outcome,
+                    "vcc_state": vcc_state,
+                    "purged_at_vcc": purged,
+                    "cause": payment.message[:200],
+                    "explained": explained,
+                }
+            )
+        if payment.state != EXPECTED[outcome]:
+            wrong_state.append(f"#{payment.pk}: told {outcome}, is {payment.state}")
+    return {
+        "payments": len(ids),
+        "results_lost": lost,
+        "applied_twice": twice,
+        "wrong_order_state": wrong_order,
+        "wrong_payment_state": wrong_state,
+        "left_live": live,
+        "unknown_outcomes": unknowns,
+    }
+
+
+def recovery_seconds(ids: list[int], faults: list[tuple[str, datetime]]) -> dict[str, Any]:
+    """For each fault, from its end (the part back, the burst over) to the first result our
+    app applied after it: results flowing again. None: no result came after it."""
+    from payments.models import Payment
+
+    done = sorted(
+        at
+        for at in Payment.objects.filter(pk__in=ids).values_list("finished_at", flat=True)
+        if at is not None
+    )
+    recovery: dict[str, Any] = {}
+    for name, ended in faults:
+        after = next((at for at in done if at >= ended), None)
+        recovery[name] = None if after is None else round((after - ended).total_seconds(), 1)
+    return recovery
+
+
+def fragment_figures(fragment_ms: list[float], poll_errors: dict[str, int]) -> dict[str, Any]:
+    return {
+        "polls": len(fragment_ms),
+        "p50_ms": round(percentile(fragment_ms, 0.5), 1) if fragment_ms else None,
+        "p95_ms": round(percentile(fragment_ms, 0.95), 1) if fragment_ms else None,
+        "errors": poll_errors,
+    }
+
+
+def print_verdict(figures: dict[str, Any]) -> None:
+    verdict = figures.get("verdict", {})
+    print("\nchaos: the verdict (goal: 0 / 0 / 0 / 0, recovery < 30 s, fragment p95 <= 50 ms)")
+    for key in ("payments", "results_lost", "applied_twice", "wrong_order_state", "left_live"):
+        print(f"  {key.replace('_', ' ')}: {verdict.get(key)}")
+    for line in verdict.get("wrong_payment_state", [])[:20]:
+        print(f"  wrong payment state: {line}")
+    for unknown in verdict.get("unknown_outcomes", []):
+        print(
+            f"  unknown #{unknown['payment']} (told {unknown['told']}, VCC {unknown['vcc_state']}"
+            f"{', purged' if unknown['purged_at_vcc'] else ''}): {unknown['cause']}"
+            f"{'' if unknown['explained'] else '  <- NOT EXPLAINED'}"
+        )
+    for name, seconds in figures.get("recovery_seconds", {}).items():
+        print(f"  recovery after {name}: {'never' if seconds is None else f'{seconds} s'}")
+    fragment = figures.get("status_fragment", {})
+    print(
+        f"  status fragment: {fragment.get('polls')} polls, p50 {fragment.get('p50_ms')} ms, "
+        f"p95 {fragment.get('p95_ms')} ms, errors {fragment.get('errors')}"
+    )
+    print(
+        f"  start failures: {figures.get('start_failures')}; not completed at VCC: "
+        f"{figures.get('not_completed')}; load average {figures.get('load_average_1min_before')}"
+        f" -> {figures.get('load_average_1min_after')}; {figures.get('seconds')} s in all"
+    )
