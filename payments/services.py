@@ -214,7 +214,9 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
         if payment.next_poll_at is not None:  # abandoned by its agent: its session has ended
             payment.next_poll_at = None
             payment.save(update_fields=["next_poll_at"])
-        same = payment.state == state and (
+        # A link its agent abandoned whose session VCC then ends unused: no money either way.
+        no_money = state == State.EXPIRED and payment.state == State.ABANDONED
+        same = (payment.state == state or no_money) and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
         )
         if same:

@@ -105,3 +105,17 @@ def test_a_link_never_opened_is_read_rarely_and_the_order_stays_open_with_it_liv
     assert reason and f"A payment link sent to {MOBILE}" in reason
     session = sandbox.session(payment.session_guid)
     assert (session["state"], session["page_expired"]) == ("Created", False)
+
+
+def test_a_link_its_agent_abandoned_then_ended_unused_is_not_flagged(
+    link_flow: PaymentFlow, sandbox: Sandbox
+) -> None:
+    payment = send(builders.order(), link_flow)
+    assert payment.session_guid
+    services.abandon_payment(payment=payment, agent=payment.agent)
+    sandbox.end_link(payment.session_guid)
+    assert read_now(payment) == {"finished": 1}
+    payment.refresh_from_db()
+    assert payment.state == State.ABANDONED and not payment.flagged
+    assert payment.next_poll_at is None
+    assert "Repeated result" in payment.events.last().message
