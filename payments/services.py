@@ -27,7 +27,7 @@ from payments.attempts import new_attempt, open_session
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked
 from payments.pages import ProviderPage, StartedPayment, forget_page, keep_page
-from payments.states import RESULT_STATES, Mover, move
+from payments.states import Mover, move, result_state
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import DIGITAL_LINK_LIFETIME
 from payments.vcc.errors import VccError, VccUnknownConfigurationError
@@ -42,6 +42,7 @@ Source = PaymentEvent.Source
 FIRST_READ_AFTER = timedelta(seconds=1)
 # What a reason for an unknown outcome ends with: the supervisor's next step.
 CHECK_THE_GATEWAY = ": check with the gateway before taking the money again."
+LINK_ENDED = "The payment link ended unused: VCC finished its session with no payment."
 ABANDONED_BY_AGENT = "Abandoned by the agent; its session is still read until it ends."
 
 
@@ -191,9 +192,12 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
             payment.save(update_fields=["call_guid"])
         if status.outcome is None:
             return payment
-        state, why = RESULT_STATES[status.outcome], status.summary
+        state = result_state(status.outcome, link=payment.kind == Payment.Kind.LINK)
+        why = LINK_ENDED if state == State.EXPIRED else status.summary
         facts = result_facts(status)
         if payment.is_live:
+            if state == State.EXPIRED:  # the link's end, as VCC reported it
+                payment.link_expires_at = status.last_updated_on or timezone.now()
             _record_gateway_answer(payment, status)
             amount = status.result.amount if status.result else None
             mismatch = (
@@ -210,7 +214,9 @@ def apply_result(*, payment_id: int, status: SessionStatus, source: str) -> Paym
         if payment.next_poll_at is not None:  # abandoned by its agent: its session has ended
             payment.next_poll_at = None
             payment.save(update_fields=["next_poll_at"])
-        same = payment.state == state and (
+        # A link its agent abandoned whose session VCC then ends unused: no money either way.
+        no_money = state == State.EXPIRED and payment.state == State.ABANDONED
+        same = (payment.state == state or no_money) and (
             not status.result or status.result.gateway_reference == payment.gateway_reference
         )
         if same:

@@ -101,6 +101,15 @@ RESULT_STATES: dict[Outcome, State] = {
 }
 
 
+def result_state(outcome: Outcome, *, link: bool) -> State:
+    """What a finished session's outcome makes of a live payment. A payment link's session
+    that VCC finished with no gateway call at all is the link's end, unused (a link has no
+    call to hang up): expired, and the order may be sent a new link."""
+    if link and outcome == Outcome.NO_PAYMENT:
+        return State.EXPIRED
+    return RESULT_STATES[outcome]
+
+
 # States whose session VCC is read for while it has a next read (`Payment.next_poll_at`): a
 # live one, and one its agent abandoned while the session was still open.
 READ_STATES = (State.IN_PROGRESS, State.ABANDONED)

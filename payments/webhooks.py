@@ -35,7 +35,7 @@ from payments.metrics import count_webhook
 from payments.models import Payment, PaymentEvent, WebhookDelivery
 from payments.orders import PaymentBlocked
 from payments.redaction import redact_card_data
-from payments.states import READ_STATES, RESULT_STATES
+from payments.states import READ_STATES, result_state
 from payments.vcc.accounts import AccountConfigError
 from payments.vcc.client import client_for
 from payments.vcc.errors import VccBadResponse, VccError, VccSessionNotFound
@@ -293,7 +293,10 @@ def _verdict(
     said = claim.summary if claim.finished else f"not finished ({claim.session_state})"
     if vcc is None:
         # A finished claim the payment does not already show stays the supervisor's to check.
-        shown = claim.outcome is not None and RESULT_STATES[claim.outcome] == payment.state
+        link = payment.kind == Payment.Kind.LINK
+        shown = (
+            claim.outcome is not None and result_state(claim.outcome, link=link) == payment.state
+        )
         note = f"claimed '{said}', which VCC could not confirm: {why}; not applied"
         return Status.UNCONFIRMED, note, claim.finished and not shown
     if not claim.finished:

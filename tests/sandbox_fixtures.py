@@ -63,6 +63,16 @@ class Sandbox:
     def expire_page(self, guid: str) -> dict[str, Any]:
         return self._call("POST", f"sessions/{guid}/expire-page")
 
+    def never_open_link(self, guid: str) -> dict[str, Any]:
+        """The caller never opens this payment link: its session stays untouched and live
+        until its end (the hosted form refuses it)."""
+        return self._call("POST", f"sessions/{guid}/never-open")
+
+    def end_link(self, guid: str) -> dict[str, Any]:
+        """The payment link ends now, unused: VCC finishes its session without a result and
+        sends the webhook."""
+        return self._call("POST", f"sessions/{guid}/end-link")
+
     def purge(self, guid: str) -> dict[str, Any]:
         return self._call("POST", f"sessions/{guid}/purge")
 

@@ -10,6 +10,8 @@ VCC's side, as our client sees it:
     POST /api/v1/session              -> sessionGuid, iframeUrl, agentAccessToken, ...
     POST /api/v1/digitalsession       -> the same, plus paymentLink
     GET  /api/v1/session/{guid}       -> the session; 404 once its result's retention ended
+                                         (a digital session's link lives 72 hours, as VCC's
+                                         does: live until then, 404 a retention after it)
 Webhooks: when a session finishes, a bearer token from our token URL (client credentials),
 then a POST of the GET body to our webhook URL, retried until it answers 200.
 
@@ -19,6 +21,7 @@ The bench's control interface (not VCC's):
     GET  /control/stats                     counts of the calls above and of webhooks
     POST /control/knobs                     {"webhooks", "delay_ms", "retention_seconds"}
     POST /control/reset                     forget every session, zero the counts
+    POST /control/stats/reset               zero the counts, keep the sessions
 
 The test cards and the keypad stay in the Django sandbox; here an outcome is set directly.
 """
@@ -42,6 +45,8 @@ CLIENT_SECRET = "bench-vcc-secret"
 SCOPE = "globalpci"
 TOKEN_LIFETIME_SECONDS = 3600
 RETENTION_SECONDS = 900.0
+# [doc] How long the caller may pay with a digital session's link.
+LINK_LIFETIME_SECONDS = 72 * 3600.0
 # VCC retries "every few minutes"; a benchmark cannot wait that long.
 WEBHOOK_RETRY_SECONDS = 1.0
 WEBHOOK_GIVE_UP_SECONDS = 600.0
@@ -76,6 +81,7 @@ class Session:
     finished_on: float | None = None
     result: dict[str, Any] | None = None
     call_guid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    link_ends_on: float | None = None  # a digital session's link's end; None on the phone
     # The GET answer, encoded once per change: a read costs a lookup, not a JSON encoding.
     encoded: bytes = b""
 
@@ -83,6 +89,16 @@ class Session:
         if not self.encoded:
             self.encoded = json.dumps(self.body()).encode()
         return self.encoded
+
+    @property
+    def live_state(self) -> str:
+        """An unopened link is `Created` (as the sandbox answers), a phone session `InProgress`."""
+        return "InProgress" if self.link_ends_on is None else "Created"
+
+    def gone(self, now: float, retention: float) -> bool:
+        """Whether GET answers 404: a retention after the result, or after an unused link ended."""
+        ended = self.finished_on if self.finished_on is not None else self.link_ends_on
+        return ended is not None and now > ended + retention
 
     def body(self) -> dict[str, Any]:
         """The GET answer, which is also the webhook's body."""
@@ -92,7 +108,7 @@ class Session:
             "providerSessionGuid": self.call_guid,
             "createdOn": iso(self.created_on),
             "lastUpdatedOn": iso(self.last_updated_on),
-            "sessionState": "Finished" if self.finished_on is not None else "InProgress",
+            "sessionState": "Finished" if self.finished_on is not None else self.live_state,
             "paymentResultData": self.result,
         }
 
@@ -116,11 +132,15 @@ class StandIn:
 
     def reset(self) -> None:
         self.sessions: dict[str, Session] = {}
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
         self.stats = dict.fromkeys(
             (
                 "token_requests",
                 "create_requests",
                 "session_gets",
+                "session_gets_not_found",
                 "webhook_attempts",
                 "webhooks_delivered",
                 "webhook_token_requests",
@@ -214,6 +234,8 @@ class StandIn:
         if not str(data.get("agentId") or ""):
             return 400, {"message": "agentId is required."}
         session = Session(str(uuid.uuid4()), data["paymentData"])
+        if digital:
+            session.link_ends_on = session.created_on + LINK_LIFETIME_SECONDS
         self.sessions[session.guid] = session
         answer = {
             "sessionGuid": session.guid,
@@ -228,9 +250,8 @@ class StandIn:
     def read(self, guid: str) -> tuple[int, dict[str, Any] | bytes]:
         self.stats["session_gets"] += 1
         session = self.sessions.get(guid)
-        if session is None or (
-            session.finished_on is not None and time.time() > session.finished_on + self.retention
-        ):
+        if session is None or session.gone(time.time(), self.retention):
+            self.stats["session_gets_not_found"] += 1
             return 404, {"message": "Session not found."}
         return 200, session.answer()
 
@@ -245,6 +266,9 @@ class StandIn:
         if method == "POST" and path == "reset":
             self.reset()
             return 200, {"reset": True}
+        if method == "POST" and path == "stats/reset":
+            self.reset_stats()
+            return 200, {"reset": True, "sessions": len(self.sessions)}
         if method == "POST" and path == "knobs":
             self.webhooks = bool(data.get("webhooks", self.webhooks))
             self.delay = float(data.get("delay_ms", self.delay * 1000)) / 1000

@@ -3,7 +3,8 @@ and beat. The pop (/desk/call?ani=…&call=…): one match opens the caller, sev
 choose from, none opens manual entry with the number filled in; a payment taken after the pop
 carries the call's interaction id and VCC's callGuid, which a supervisor sees in admin. A link:
 a wrong number refused, the link sent, the caller pays from the sandbox's SMS inbox, and the
-desk shows the order paid without a reload."""
+desk shows the order paid without a reload; a link VCC ends unused shows expired without a
+reload, is re-sent, and the new message's link pays the order."""
 
 from typing import Any
 
@@ -157,3 +158,51 @@ def test_a_link_sent_and_paid_from_the_sms_inbox_without_a_reload(
     expect(supervisor.locator("#result_list")).not_to_contain_text("+447400123456")
     shots(supervisor, "admin-links")
     admin.close()
+
+
+def test_a_link_that_expires_is_re_sent_and_the_new_one_paid_without_a_reload(
+    desk: str, context: BrowserContext, shots: Shots, sandbox: Sandbox
+) -> None:
+    page = sign_in(context, desk, shots)
+    page.goto(f"{desk}/desk/call?ani=%2B447400123456&call=INT-9")
+    expect(page.locator("#caller-name")).to_contain_text("Ravi Kumar")
+    page.evaluate("() => { window.deskPageId = 'the same page'; }")
+    page.click("text=Take payment")
+    page.click("button:has-text('Send a payment link by SMS')")
+    status = page.locator("#payment-status")
+    expect(status).to_contain_text("Link sent to +44 7400 123456 at")
+    first = Payment.objects.get()
+    assert first.session_guid
+
+    sandbox.end_link(first.session_guid)  # VCC ends the link unused
+    expect_outcome(page, "Expired", shots, "link-expired")
+    expect(status).to_contain_text("The payment link ended before the caller paid.")
+    page.click("button:has-text('Send a new link')")
+    expect(status).to_contain_text("Link sent to +44 7400 123456 at")
+    settled(page)
+    shots(page, "link-re-sent")
+    second = Payment.objects.exclude(pk=first.pk).get()
+    assert second.session_guid and second.session_guid != first.session_guid
+
+    phone = context.new_page()
+    phone.goto(f"{desk}/sandbox/sms/")
+    messages = phone.locator("li.message")
+    expect(messages).to_have_count(2)
+    expect(messages.first).to_contain_text("open until")  # newest first
+    expect(messages.nth(1)).to_contain_text("expired")
+    shots(phone, "sms-inbox-two-messages")
+    phone.click(f"#link-{second.session_guid}")
+    phone.fill("#card_number", "4111 1111 1111 1111")
+    phone.fill("#expiry", "1239")
+    phone.fill("#security_code", "123")
+    phone.click("#pay")
+    expect(phone.locator("#outcome")).to_have_text("Payment approved. Thank you.")
+    phone.goto(f"{desk}/sandbox/pay/{first.session_guid}/")
+    expect(phone.locator("#outcome")).to_have_text(
+        "This payment link has expired. Ask for a new one."
+    )
+    shots(phone, "old-link-expired")
+    phone.close()
+
+    expect_outcome(page, "Approved", shots, "new-link-paid")
+    expect(page.locator("#review .order-status")).to_have_text("Paid · 60.00 GBP")

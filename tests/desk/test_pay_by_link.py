@@ -155,7 +155,9 @@ def test_a_link_closed_without_a_payment_says_so_and_offers_a_new_one(
     send(agent_client, caller_order, link_flow, "+447400123456")
     payment = Payment.objects.get()
     assert payment.session_guid
-    sandbox.complete(payment.session_guid, "hangup")  # VCC finished it with no gateway answer
+    # The caller closed the hosted form: VCC finished it with the gateway's CANCEL (a link
+    # finished with no gateway answer at all is its end unused: expired, test_link_faults.py).
+    sandbox.complete(payment.session_guid, "cancel")
     poller.read_now(payment_id=payment.pk)
     html = agent_client.get(f"/desk/payments/{payment.pk}/status/").content.decode()
     assert "The payment link was closed without a payment." in html

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from payments.vcc.sandbox import sessions
+from payments.vcc.sandbox import links, sessions
 from payments.vcc.sandbox.models import (
     AccessToken,
     Call,
@@ -267,6 +267,7 @@ def session_view(session: Session) -> dict[str, Any]:
         "keyed": {name: len(mask) for name, mask in sessions.masked(session).items()},
         "prompt": session.prompt,
         "page_expired": session.page_expired,
+        "never_opened": session.never_opened,
         "purged": session.purged_at is not None,
         "payment_data": session.payment_data,
         "result": session.result,
@@ -341,6 +342,20 @@ def keys(request: HttpRequest, guid: str) -> JsonResponse:
 @require_POST
 def expire_page(request: HttpRequest, guid: str) -> JsonResponse:
     return JsonResponse(session_view(sessions.expire_page(guid)))
+
+
+@control
+@require_POST
+def never_open(request: HttpRequest, guid: str) -> JsonResponse:
+    """A payment link the caller never opens."""
+    return JsonResponse(session_view(links.never_open(guid)))
+
+
+@control
+@require_POST
+def end_link(request: HttpRequest, guid: str) -> JsonResponse:
+    """A payment link that ends now, unused: finished without a result, webhook sent."""
+    return JsonResponse(session_view(links.end_link(guid)))
 
 
 @control

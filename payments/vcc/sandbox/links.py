@@ -2,6 +2,8 @@
 one list of messages per number), and its link opens the provider's hosted card form, where
 the caller types the card (the test cards of cards.py) and pays without an agent.
 
+Two fault knobs (control API): a link the caller never opens, and a link that ends now.
+
 The card details are checked as the keypad's are (Luhn, expiry, security code length) and are
 dropped when the session finishes (sessions.finish)."""
 
@@ -30,6 +32,8 @@ def pay(guid: uuid.UUID, *, card_number: str, expiry: str, security_code: str) -
     wrong (nothing is kept of a refused attempt)."""
     with transaction.atomic():
         session = sessions.find(guid, lock=True)
+        if session.link_ended_unused:
+            return "This payment link has expired. Ask for a new one."
         if session.is_finished:
             return "This payment has already been made."
         if not session.is_live:
@@ -46,6 +50,35 @@ def pay(guid: uuid.UUID, *, card_number: str, expiry: str, security_code: str) -
         session.card_brand = cards.card_brand(number)
         sessions.finish(session, cards.card_outcome(number))
         return ""
+
+
+def digital(guid: str) -> Session:
+    """The locked digital session `guid`; SandboxRefused for a phone session."""
+    session = sessions.find(guid, lock=True)
+    if session.kind != Session.Kind.DIGITAL:
+        raise sessions.SandboxRefused("This session is not a payment link.", 400)
+    return session
+
+
+def never_open(guid: str) -> Session:
+    """Fault knob: the caller never opens this link. The hosted form refuses it; the session
+    stays untouched (`Created`, never updated) and live until its end, as VCC reports it."""
+    with transaction.atomic():
+        session = digital(guid)
+        session.never_opened = True
+        session.save(update_fields=["never_opened"])
+        return session
+
+
+def end_link(guid: str) -> Session:
+    """Fault knob: the link ends now, unused. VCC finishes a session that ended without a
+    gateway call (`Finished`, `paymentResultData: null`) and sends the webhook; so does this."""
+    with transaction.atomic():
+        session = digital(guid)
+        if session.is_finished:
+            raise sessions.SandboxRefused("This payment link has already been used or ended.")
+        session.page_expires_at = timezone.now()
+        return sessions.finish(session, "hangup")
 
 
 @require_GET
@@ -67,6 +100,8 @@ def hosted_form(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         session = sessions.find(guid)
     except sessions.SandboxRefused:
         raise Http404("No such payment link.") from None
+    if session.never_opened:
+        raise Http404("The caller never opens this payment link.")
     problem = ""
     if request.method == "POST":
         problem = pay(guid, **{name: request.POST.get(name, "")[:30] for name in CARD_FIELDS})

@@ -119,6 +119,9 @@ class Session(models.Model):
     card_brand = models.CharField(max_length=20, blank=True)
     result = models.JSONField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # A fault knob for a payment link: the caller never opens it (the hosted form refuses it),
+    # so the session stays untouched and live until its end.
+    never_opened = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_on", "-pk"]
@@ -138,6 +141,11 @@ class Session(models.Model):
     def is_live(self) -> bool:
         """The caller can still key digits."""
         return not self.is_finished and not self.page_expired
+
+    @property
+    def link_ended_unused(self) -> bool:
+        """A payment link that ended before the caller paid (its end came, or a test ended it)."""
+        return self.kind == self.Kind.DIGITAL and self.result is None and self.page_expired
 
     def drop_keyed_digits(self) -> None:
         self.card_number = self.expiry = self.security_code = ""

@@ -45,4 +45,6 @@ urlpatterns = [
     path("control/sessions/<str:guid>/keys", control.keys, name="control-keys"),
     path("control/sessions/<str:guid>/expire-page", control.expire_page, name="control-expire"),
     path("control/sessions/<str:guid>/purge", control.purge, name="control-purge"),
+    path("control/sessions/<str:guid>/never-open", control.never_open, name="control-never-open"),
+    path("control/sessions/<str:guid>/end-link", control.end_link, name="control-end-link"),
 ]
