@@ -22,13 +22,19 @@ from payments.services import abandon_payment
 @require_POST
 @agent_required
 def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
-    """A new attempt after one that failed to start, was declined, abandoned or expired."""
+    """A new attempt after one that failed to start, was declined, abandoned or expired: on
+    the same flow, or on the active flow the agent chose (`flow`, as at Start)."""
     payment = selectors.own_payment(payment_id, agent)
     if not payment.can_retry:
         return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
-    return begin(
-        request, payment.order, agent, payment.flow, retry_of=payment, link_to=payment.link_phone
-    )
+    flow = payment.flow
+    if "flow" in request.POST:
+        chosen = selectors.flow(request.POST["flow"])
+        if chosen is None or (payment.link_phone and not chosen.allows_links):
+            notice = "Choose a flow that sends links." if payment.link_phone else "Choose a flow."
+            return payment_area(request, payment.order, agent, notice=notice)
+        flow = chosen
+    return begin(request, payment.order, agent, flow, retry_of=payment, link_to=payment.link_phone)
 
 
 @require_POST
