@@ -57,3 +57,5 @@ def test_admin_times_say_their_zone(administrator_user: User) -> None:
         response = admin.get(url)
         assert response.status_code == 200, url
         assert SHOWN in response.content.decode(), url
+    entry = AuditEntry.objects.get(actor_name="amy")  # its page's heading and breadcrumbs too
+    assert str(entry) == f"{SHOWN}: amy signed in"
