@@ -94,13 +94,21 @@ def own_payment(payment_id: int, agent: Agent) -> Payment:
 
 
 def payment_for_status(payment_id: int, user_id: int) -> Payment | None:
-    """The status poll's one query: the payment with its order and flow, if it is the
-    signed-in user's own."""
-    return (
-        Payment.objects.select_related("order", "flow")
+    """The status poll's one query: the payment with its flow and its order as `order` reads
+    it (caller, billing address, `blocking_state`), if it is the signed-in user's own."""
+    blocking = Payment.objects.filter(
+        order=OuterRef("order_id"), state__in=Payment.BLOCKING_STATES
+    ).values("state")[:1]
+    payment = (
+        Payment.objects.select_related("order__customer__billing_address", "flow")
+        .annotate(order_blocking_state=Subquery(blocking))
         .filter(pk=payment_id, agent__user_id=user_id)
         .first()
     )
+    if payment is not None:
+        # As selectors.order annotates it, so the order's card reads it without a query.
+        payment.order.blocking_state = payment.order_blocking_state  # type: ignore[attr-defined]
+    return payment
 
 
 def desk_flows() -> list[PaymentFlow]:

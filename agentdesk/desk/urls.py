@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from agentdesk.desk import views
+from agentdesk.desk import attempts, views
 
 app_name = "desk"
 urlpatterns = [
@@ -17,8 +17,8 @@ urlpatterns = [
     path("orders/<int:order_id>/details/", views.details, name="details"),
     path("orders/<int:order_id>/start/", views.start, name="start"),
     path("orders/<int:order_id>/send-link/", views.send_link, name="send-link"),
-    path("payments/<int:payment_id>/status/", views.payment_status, name="payment-status"),
-    path("payments/<int:payment_id>/retry/", views.retry, name="retry"),
-    path("payments/<int:payment_id>/reopen/", views.reopen, name="reopen"),
-    path("payments/<int:payment_id>/abandon/", views.abandon, name="abandon"),
+    path("payments/<int:payment_id>/status/", attempts.payment_status, name="payment-status"),
+    path("payments/<int:payment_id>/retry/", attempts.retry, name="retry"),
+    path("payments/<int:payment_id>/reopen/", attempts.reopen, name="reopen"),
+    path("payments/<int:payment_id>/abandon/", attempts.abandon, name="abandon"),
 ]

@@ -284,6 +284,14 @@ def attempt_number(payment: Payment) -> int:
     return Payment.objects.filter(order_id=payment.order_id, pk__lte=payment.pk).count()
 
 
+def takes_payments(order: Order) -> bool:
+    """Whether `order` can take another payment (payments.orders.blocking_reason gives None),
+    read from its `blocking_state` when selectors annotated it, without another query."""
+    if not hasattr(order, "blocking_state"):
+        return blocking_reason(order) is None
+    return order.status == Order.Status.OPEN and order.blocking_state is None
+
+
 def order_status(order: Order) -> str:
     """The order's status as the desk says it: an open order that a payment blocks says so."""
     if order.status != Order.Status.OPEN:

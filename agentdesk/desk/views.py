@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -22,17 +22,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
     HttpResponseLocation,
-    trigger_client_event,
 )
 from django_htmx.middleware import HtmxDetails
 
 from agentdesk.desk import calls, selectors, services
 from agentdesk.desk.forms import OrderForm, PaymentDetailsForm, details_of
-from agentdesk.desk.viewmodels import order_screen, status_view
+from agentdesk.desk.viewmodels import order_screen
 from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number
 from agentdesk.staff.models import Agent
 from agentdesk.staff.roles import agent_of, is_agent
-from agentdesk.staff.sessions import passive_session
 from customers.crm import (
     CallerMatch,
     CallerNotFound,
@@ -45,8 +43,7 @@ from customers.phones import NotAMobile, e164, mobile_e164
 from customers.selectors import MIN_QUERY
 from payments.models import Order, Payment, PaymentFlow
 from payments.orders import PaymentBlocked, blocking_reason, create_order
-from payments.pages import StartedPayment, kept_page
-from payments.services import abandon_payment, start_payment
+from payments.services import start_payment
 
 P = ParamSpec("P")
 
@@ -389,67 +386,3 @@ def send_link(request: DeskRequest, agent: Agent, order_id: int) -> HttpResponse
     except NotAMobile as problem:
         return payment_area(request, order, agent, link_input=(typed, str(problem)))
     return begin(request, order, agent, flow, link_to=number)
-
-
-@require_POST
-@agent_required
-def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
-    """A new attempt after one that failed to start, was declined, abandoned or expired."""
-    payment = selectors.own_payment(payment_id, agent)
-    if not payment.can_retry:
-        return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
-    return begin(
-        request, payment.order, agent, payment.flow, retry_of=payment, link_to=payment.link_phone
-    )
-
-
-@require_POST
-@agent_required
-def reopen(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
-    """The provider's page of the agent's attempt again (after a reload, a closed popup or
-    another screen), while the attempt waits for the caller and the page lives."""
-    payment = selectors.own_payment(payment_id, agent)
-    page = kept_page(payment, agent)
-    if page is None:
-        notice = (
-            "The payment page cannot be reopened any more: it has expired or the attempt ended."
-        )
-        return payment_area(request, payment.order, agent, notice=notice)
-    return payment_area(request, payment.order, agent, started=StartedPayment(payment, page))
-
-
-@require_POST
-@agent_required
-def abandon(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
-    """The agent moves on from their attempt: the order is free for another one."""
-    payment = abandon_payment(payment=selectors.own_payment(payment_id, agent), agent=agent)
-    return payment_area(request, payment.order, agent)
-
-
-@passive_session
-@require_GET
-def payment_status(request: DeskRequest, payment_id: int) -> HttpResponse:
-    """The status panel's poll: one query; 204 while the state the page shows (`seen`) is
-    unchanged, 286 (htmx: stop polling) with the final state and the order's new status."""
-    if not request.user.is_authenticated:
-        return sign_in_again(request)
-    payment = selectors.payment_for_status(payment_id, request.user.pk)
-    if payment is None:
-        raise Http404("No such payment of yours.")
-    if request.GET.get("seen") == payment.state and not payment.is_final:
-        return HttpResponse(status=204)
-    context: dict[str, Any] = {
-        "payment": payment,
-        "order": payment.order,
-        "status": status_view(payment),
-    }
-    if payment.is_final:
-        order = selectors.order(payment.order_id)
-        context.update(order=order, editable=blocking_reason(order) is None, oob=True)
-    response = render(request, "desk/order.html#status-response", context)
-    if payment.is_final:
-        response.status_code = 286
-        # The search results (open orders) are out of date: the search box asks again.
-        trigger_client_event(response, "payment-finished")
-    add_never_cache_headers(response)
-    return response

@@ -21,7 +21,13 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agentdesk.staff import second_factor, signin
-from agentdesk.staff.admin_base import AuditedModelAdmin, CardNumberFields, HistoryAdmin, ReadOnly
+from agentdesk.staff.admin_base import (
+    AuditedModelAdmin,
+    CardNumberFields,
+    HistoryAdmin,
+    ReadOnly,
+    zoned,
+)
 from agentdesk.staff.models import ADMINISTRATORS, AGENTS, SUPERVISORS, Agent, AuditEntry
 
 SUPERUSER_ONLY = "Only a superuser can grant this."
@@ -239,7 +245,16 @@ class AuditEntryAdmin(HistoryAdmin):
     """Who did what and when: sign-ins, payment starts and retries, resolutions, exports and
     admin changes. Nobody edits or deletes it."""
 
-    list_display = ["created_at", "actor_name", "action", "target", "ip_address", "details"]
+    # Its page shows the same as its row, the time with its zone.
+    list_display = fields = readonly_fields = (
+        "created",
+        "actor_name",
+        "action",
+        "target",
+        "ip_address",
+        "details",
+    )
+    created = zoned("created_at", "when")
     list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["^actor_name", "^target"]
     search_help_text = "The start of a username, or of what it was done to."
@@ -273,10 +288,12 @@ class LockedSignInAdmin(ReadOnly, admin.ModelAdmin):
     """Failed sign-ins counted by django-axes, per username and address; administrators unlock
     them (audited)."""
 
-    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "is_locked"]
+    list_display = ["username", "ip_address", "failures_since_start", "last_attempt", "is_locked"]
     list_filter = [LockedFilter]
     search_fields = ["^username", "^ip_address"]
-    fields = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent"]
+    fields = ["username", "ip_address", "failures_since_start", "last_attempt", "user_agent"]
+    readonly_fields = ["last_attempt"]
+    last_attempt = zoned("attempt_time", "last attempt")
     actions = ["unlock"]
 
     @admin.display(boolean=True, description="locked")

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.utils.functional import cached_property
 
 from agentdesk.shared.cards import CARD_NUMBER_MESSAGE, contains_card_number, refuse_card_number
+from agentdesk.shared.times import when
 from agentdesk.staff import audit
 from agentdesk.staff.models import AuditEntry
 
@@ -142,3 +143,14 @@ class HistoryAdmin(ReadOnly, LargeTableAdmin):
     """A large, read-only record of what happened."""
 
     actions = None
+
+
+def zoned(field: str, description: str) -> Callable[[Any, Model], str]:
+    """An admin column or read-only field showing the time in `field` with its zone (Django's
+    own rendering of a time names no zone), sorted by `field`."""
+
+    @admin.display(description=description, ordering=field)
+    def show(model_admin: Any, record: Model) -> str:
+        return when(getattr(record, field))
+
+    return show

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from agentdesk.shared.times import when
+
 # Role groups, created by a migration (agentdesk/migrations/0002_roles.py).
 AGENTS = "Agents"
 SUPERVISORS = "Supervisors"
@@ -68,7 +70,7 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit trail"
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+        return f"{when(self.created_at)}: {self.actor_name} {self.get_action_display().lower()}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:

@@ -1,15 +1,14 @@
 """What the supervisors' admin pages share: how money, a payment's state and its flow show,
 and times with their zone."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from django.contrib import admin
-from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from agentdesk.shared.money import format_money
+from agentdesk.shared.times import when
 from customers.phones import masked
 from payments.models import Payment
 
@@ -18,14 +17,6 @@ CSS = {"all": ["payments-admin.css"]}
 
 def money(amount: Decimal | None, currency: str) -> str:
     return format_money(amount, currency) or "—"
-
-
-def when(moment: datetime | None) -> str:
-    """`moment` in the site's time zone, with the zone's abbreviation ("4 Mar 2026, 09:30 UTC"):
-    a supervisor comparing with a gateway's report or a caller must not guess the zone."""
-    if moment is None:
-        return "—"
-    return dateformat.format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 class PaymentColumns:

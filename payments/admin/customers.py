@@ -3,7 +3,7 @@ orders (registered here, above both customers and orders)."""
 
 from django.contrib import admin
 
-from agentdesk.staff.admin_base import CardNumberFields, LargeTableAdmin, ReadOnly
+from agentdesk.staff.admin_base import CardNumberFields, LargeTableAdmin, ReadOnly, zoned
 from customers.models import BillingAddress, Customer
 from customers.selectors import customer_search
 from payments.models import Order
@@ -18,8 +18,10 @@ class OrderInline(ReadOnly, admin.TabularInline):
     """The customer's orders, newest first, each linking to its payment attempts."""
 
     model = Order
-    readonly_fields = ("reference", "amount", "currency", "status", "created_at", "paid_at")
+    readonly_fields = ("reference", "amount", "currency", "status", "created", "paid")
     fields = readonly_fields
+    created = zoned("created_at", "created")
+    paid = zoned("paid_at", "paid")
     show_change_link = True
     extra = 0
     can_delete = False
@@ -27,7 +29,8 @@ class OrderInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(LargeTableAdmin):
-    list_display = ["full_name", "crm_id", "email", "phone", "created_at"]
+    list_display = ["full_name", "crm_id", "email", "phone", "created"]
+    created = zoned("created_at", "created")
     search_fields = ["first_name", "last_name", "email", "phone", "crm_id"]
     search_help_text = (
         "The start of a first, last or full name or email (at least 3 characters), or a "

@@ -7,9 +7,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from agentdesk.shared.times import when
 from agentdesk.staff.admin_base import AuditedModelAdmin, LargeTableAdmin, ReadOnly
 from payments import selectors
-from payments.admin.columns import CSS, PaymentColumns, money, when
+from payments.admin.columns import CSS, PaymentColumns, money
 from payments.admin.filters import DateRangeFilter, OrderCurrencyFilter
 from payments.models import Order, Payment, PaymentFlow
 from payments.vcc.accounts import configured_account_names

@@ -29,11 +29,12 @@ from agentdesk.shared.cards import (
     refuse_card_number,
     scrub_card_numbers,
 )
+from agentdesk.shared.times import when
 from agentdesk.staff import audit
 from agentdesk.staff.admin_base import CappedPaginator, HistoryAdmin
 from agentdesk.staff.models import AuditEntry
 from payments import exports, selectors, services
-from payments.admin.columns import CSS, PaymentColumns, money, when
+from payments.admin.columns import CSS, PaymentColumns, money
 from payments.admin.filters import (
     AgentFilter,
     CurrencyFilter,

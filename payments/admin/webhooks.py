@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from agentdesk.staff.admin_base import RefusesCardNumbers
+from agentdesk.staff.admin_base import RefusesCardNumbers, zoned
 from payments import webhooks
 from payments.models import WebhookDelivery
 from payments.orders import PaymentBlocked
@@ -14,22 +14,24 @@ from payments.orders import PaymentBlocked
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(RefusesCardNumbers):
-    list_display = ["pk", "received_at", "session_guid", "payment", "status", "attempts", "error"]
+    list_display = ["pk", "received", "session_guid", "payment", "status", "attempts", "error"]
     list_filter = ["status"]
     search_fields = ["session_guid"]
     list_select_related = ["payment__order"]
     date_hierarchy = "received_at"
     actions = ["replay"]
     fields = readonly_fields = (
-        "received_at",
+        "received",
         "status",
         "error",
         "session_guid",
         "payment",
         "attempts",
-        "processed_at",
+        "processed",
         "body",
     )
+    received = zoned("received_at", "received at")
+    processed = zoned("processed_at", "processed at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -6,7 +6,9 @@ for the status poll while nothing changes (issue 12's speed goals; the times are
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from payments.models import Order, Payment
 from tests import builders
@@ -36,3 +38,41 @@ def test_each_desk_page_stays_within_six_queries(
             f"/desk/payments/{live.pk}/status/", {"seen": "in_progress"}, **HTMX
         )
     assert unchanged.status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("state", "seen", "code", "order_card"),
+    [
+        ("in_progress", "starting", 200, None),  # live: the order's card comes when it ends
+        ("unknown", "in_progress", 200, None),  # blocked: still read from VCC
+        ("approved", "in_progress", 286, "Payment in progress"),  # until the order is paid
+        ("declined", "in_progress", 286, "Edit details"),
+        ("abandoned", "in_progress", 286, "Edit details"),
+    ],
+)
+def test_a_status_that_changed_takes_three_queries(
+    agent_client: Client,
+    agent: Any,
+    order: Order,
+    state: str,
+    seen: str,
+    code: int,
+    order_card: str | None,
+) -> None:
+    """A changed status, and a final one with the order's card (out of band), still take three
+    queries: the session's, the user's, and one for the payment, its order, caller and flow and
+    what blocks the order."""
+    payment = builders.payment(order=order, agent=agent, state=state)
+    agent_client.get("/desk/")
+    with CaptureQueriesContext(connection) as queries:
+        response = agent_client.get(f"/desk/payments/{payment.pk}/status/", {"seen": seen}, **HTMX)
+    assert response.status_code == code
+    page = response.content.decode()
+    assert f"state-{state}" in page
+    if order_card is None:
+        assert 'id="review"' not in page
+    else:
+        assert 'id="review"' in page and order_card in page
+    if state in Payment.BLOCKING_STATES:
+        assert "Edit details" not in page
+    assert len(queries) <= 3, [query["sql"] for query in queries]

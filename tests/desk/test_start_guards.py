@@ -182,3 +182,33 @@ def test_the_desk_lists_only_the_agents_own_payments(
     html = agent_client.get("/desk/").content.decode()
     assert mine.order.reference in html and "THEIRS-1" not in html
     assert theirs.order.reference not in html
+
+
+def test_a_retry_may_take_another_active_flow(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    other = builders.flow(name="Other retired account", account="gone", is_default=False)
+    start(agent_client, order, unreachable_flow)
+    first = Payment.objects.get()
+    response = agent_client.post(
+        f"/desk/payments/{first.pk}/retry/", {"flow": other.pk}, **WORKSPACE
+    )
+    assert response.status_code == 200
+    second = Payment.objects.exclude(pk=first.pk).get()
+    assert second.flow == other
+    assert "Other retired account" in response.content.decode()
+    assert AuditEntry.objects.filter(action="payment_retried", target="DEMO-42").count() == 1
+
+
+@pytest.mark.parametrize("choice", ["", "x", "inactive"])
+def test_a_retry_on_a_flow_that_is_not_active_starts_nothing(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow, choice: str
+) -> None:
+    if choice == "inactive":
+        choice = str(builders.flow(name="Off", account="gone", is_active=False).pk)
+    start(agent_client, order, unreachable_flow)
+    first = Payment.objects.get()
+    response = agent_client.post(f"/desk/payments/{first.pk}/retry/", {"flow": choice}, **WORKSPACE)
+    assert response.status_code == 200
+    assert Payment.objects.count() == 1
+    assert "Choose a flow." in response.content.decode()

@@ -1,0 +1,90 @@
+"""The desk's views of one attempt once it has started: its status poll, a retry, its provider
+page reopened, abandoning it. Kept apart from views.py (finding the caller, the order, starting)
+so each module stays small; the URLs are unchanged (`desk:payment-status`, `desk:retry`, ...)."""
+
+from typing import Any
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from agentdesk.desk import selectors
+from agentdesk.desk.viewmodels import status_view, takes_payments
+from agentdesk.desk.views import DeskRequest, agent_required, begin, payment_area, sign_in_again
+from agentdesk.staff.models import Agent
+from agentdesk.staff.sessions import passive_session
+from payments.pages import StartedPayment, kept_page
+from payments.services import abandon_payment
+
+
+@require_POST
+@agent_required
+def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """A new attempt after one that failed to start, was declined, abandoned or expired: on
+    the same flow, or on the active flow the agent chose (`flow`, as at Start)."""
+    payment = selectors.own_payment(payment_id, agent)
+    if not payment.can_retry:
+        return payment_area(request, payment.order, agent, notice="This attempt cannot be retried.")
+    flow = payment.flow
+    if "flow" in request.POST:
+        chosen = selectors.flow(request.POST["flow"])
+        if chosen is None or (payment.link_phone and not chosen.allows_links):
+            notice = "Choose a flow that sends links." if payment.link_phone else "Choose a flow."
+            return payment_area(request, payment.order, agent, notice=notice)
+        flow = chosen
+    return begin(request, payment.order, agent, flow, retry_of=payment, link_to=payment.link_phone)
+
+
+@require_POST
+@agent_required
+def reopen(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The provider's page of the agent's attempt again (after a reload, a closed popup or
+    another screen), while the attempt waits for the caller and the page lives."""
+    payment = selectors.own_payment(payment_id, agent)
+    page = kept_page(payment, agent)
+    if page is None:
+        notice = (
+            "The payment page cannot be reopened any more: it has expired or the attempt ended."
+        )
+        return payment_area(request, payment.order, agent, notice=notice)
+    return payment_area(request, payment.order, agent, started=StartedPayment(payment, page))
+
+
+@require_POST
+@agent_required
+def abandon(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The agent moves on from their attempt: the order is free for another one."""
+    payment = abandon_payment(payment=selectors.own_payment(payment_id, agent), agent=agent)
+    return payment_area(request, payment.order, agent)
+
+
+@passive_session
+@require_GET
+def payment_status(request: DeskRequest, payment_id: int) -> HttpResponse:
+    """The status panel's poll: one query (the payment, its order, caller and flow, and what
+    blocks the order) after the session's and the user's; 204 while the state the page shows
+    (`seen`) is unchanged, 286 (htmx: stop polling) with the final state and the order's new
+    status."""
+    if not request.user.is_authenticated:
+        return sign_in_again(request)
+    payment = selectors.payment_for_status(payment_id, request.user.pk)
+    if payment is None:
+        raise Http404("No such payment of yours.")
+    if request.GET.get("seen") == payment.state and not payment.is_final:
+        return HttpResponse(status=204)
+    context: dict[str, Any] = {
+        "payment": payment,
+        "order": payment.order,
+        "status": status_view(payment),
+    }
+    if payment.is_final:  # the order's card too, from the same query
+        context.update(editable=takes_payments(payment.order), oob=True)
+    response = render(request, "desk/order.html#status-response", context)
+    if payment.is_final:
+        response.status_code = 286
+        # The search results (open orders) are out of date: the search box asks again.
+        trigger_client_event(response, "payment-finished")
+    add_never_cache_headers(response)
+    return response
