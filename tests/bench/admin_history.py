@@ -103,10 +103,16 @@ def create_data() -> None:
 
     migrate()
     if Order.objects.filter(reference=f"BENCH-{PAYMENTS:0{DIGITS}d}").exists():
+        if database_comment() == BUILDING:
+            raise SystemExit(
+                f"The build of database {connection.settings_dict['NAME']} was interrupted: "
+                "drop it (DROP DATABASE) and run the bench again."
+            )
         print(f"Reusing the {PAYMENTS:,} payments already in the bench database.")
         return
     started = time.perf_counter()
     print(f"Creating {PAYMENTS:,} payments (once) ...", flush=True)
+    set_database_comment(BUILDING)
     supervisor, _ = User.objects.get_or_create(username="bench-supervisor", is_staff=True)
     supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
     for i in range(1, AGENTS + 1):
@@ -194,7 +200,32 @@ def create_data() -> None:
             cursor.execute(sql)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    set_database_comment(f"agentdesk bench: {PAYMENTS} payments")
     print(f"Created in {time.perf_counter() - started:.0f} s.", flush=True)
+
+
+# The database's comment while its build runs: a rerun then knows the data is incomplete.
+BUILDING = "agentdesk bench: building"
+
+
+def database_comment() -> str | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def set_database_comment(text: str) -> None:
+    from django.db import connection
+
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON DATABASE {name} IS %s", [text])
 
 
 # The tables the build fills by the million; their secondary indexes are built afterwards.
