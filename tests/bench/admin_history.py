@@ -1,27 +1,44 @@
-"""The supervisors' payment history at size: 1,000,000 payments in PostgreSQL.
+"""The supervisors' payment history at size: 1,000,000 payments in PostgreSQL, or 10,000,000
+with BENCH_PAYMENTS=10000000 (a year of a large contact centre, issue 17).
 
-Creates the data once in its own database (`agentdesk_bench` on the server of DATABASE_URL,
-created and migrated if missing; BENCH_DATABASE_NAME overrides the name) with INSERT ...
-SELECT generate_series, tagged by the BENCH- order references so a rerun reuses it. Then a
-supervisor asks for each page ~20 times through Django's test Client and the server time and
-query count per page are printed, median and p95. Finally one CSV export of 100,000 rows is
-streamed and its time and peak Python memory printed.
+Creates the data once in its own database (`agentdesk_bench` at 1,000,000, otherwise
+`agentdesk_bench_10m` and the like, on the server of DATABASE_URL, created and migrated if
+missing; BENCH_DATABASE_NAME overrides the name) with INSERT ... SELECT generate_series,
+tagged by the BENCH- order references so a rerun reuses it. A rerun after new migrations
+applies them to the kept data (and says which), so a build survives a merge. ANALYZE runs
+before measuring and the load average is printed. Then a supervisor asks for each page ~20
+times through Django's test Client and the server time and query count per page are printed,
+median and p95, and kept in bench-results/admin_history-<payments>.json; the other scale's
+figures, when kept, are printed beside them. Finally one CSV export of BENCH_EXPORT_ROWS
+(100,000 by default) rows is streamed and its time and peak Python memory printed.
 
     make bench BENCH=admin_history
+    BENCH_PAYMENTS=10000000 make bench BENCH=admin_history
 """
 
+import json
 import os
 import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-PAYMENTS = 1_000_000
-CUSTOMERS = 100_000
+PAYMENTS = int(os.environ.get("BENCH_PAYMENTS", "1000000"))
+# Ten payments per customer, as at 1,000,000.
+CUSTOMERS = max(1, PAYMENTS // 10)
+# The order references' digits: BENCH-0000001 at 1,000,000 (as the kept databases have them).
+DIGITS = max(7, len(str(PAYMENTS)))
+# Seconds between two payments: the same two years at any size (63 s at 1,000,000), so the
+# last day and week hold ten times the payments at 10,000,000.
+SPACING = 63.0 * 1_000_000 / PAYMENTS
 AGENTS = 50
 REQUESTS = 20
-EXPORT_ROWS = 100_000
+EXPORT_ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "100000"))
+RESULTS = Path(__file__).resolve().parents[2] / "bench-results"
 FIRST_NAMES = ["Priya", "John", "Yuki", "Fatima", "Hans", "Maria", "Wei", "Amara", "Luca", "Olga"]
 LAST_NAMES = ["Patel", "Smith", "Tanaka", "Al-Sabah", "Müller", "Garcia", "Chen", "Okafor"]
 
@@ -37,7 +54,7 @@ def bench_database() -> str:
     default = connections["default"]
     if default.vendor != "postgresql":
         raise SystemExit("admin_history needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = os.environ.get("BENCH_DATABASE_NAME", "agentdesk_bench")
+    name = os.environ.get("BENCH_DATABASE_NAME", default_database_name())
     default.close()
     default.settings_dict["NAME"] = name
     # The server's maintenance database, as Django's own test-database creation does.
@@ -48,21 +65,54 @@ def bench_database() -> str:
     return name
 
 
+def default_database_name() -> str:
+    """agentdesk_bench at 1,000,000 payments (the name older runs built), else by the size."""
+    if PAYMENTS == 1_000_000:
+        return "agentdesk_bench"
+    if PAYMENTS % 1_000_000 == 0:
+        return f"agentdesk_bench_{PAYMENTS // 1_000_000}m"
+    return f"agentdesk_bench_{PAYMENTS}"
+
+
+def migrate() -> None:
+    """Bring the kept database to this branch's schema, saying which migrations were new."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    def applied() -> set[tuple[str, str]]:
+        recorder = MigrationRecorder(connection)
+        return set(recorder.applied_migrations()) if recorder.has_table() else set()
+
+    before = applied()
+    call_command("migrate", verbosity=0)
+    new = sorted(applied() - before)
+    if before and new:
+        print("Schema changed since the data was built; applied:", flush=True)
+        for app, migration in new:
+            print(f"  {app}.{migration}", flush=True)
+
+
 def create_data() -> None:
     from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.db import connection
 
     from agentdesk.staff.models import AGENTS as AGENTS_GROUP
     from agentdesk.staff.models import SUPERVISORS, Agent
     from payments.models import Order, PaymentFlow
 
-    call_command("migrate", verbosity=0)
-    if Order.objects.filter(reference=f"BENCH-{PAYMENTS:07d}").exists():
-        print("Reusing the 1,000,000 payments already in the bench database.")
+    migrate()
+    if Order.objects.filter(reference=f"BENCH-{PAYMENTS:0{DIGITS}d}").exists():
+        if database_comment() == BUILDING:
+            raise SystemExit(
+                f"The build of database {connection.settings_dict['NAME']} was interrupted: "
+                "drop it (DROP DATABASE) and run the bench again."
+            )
+        print(f"Reusing the {PAYMENTS:,} payments already in the bench database.")
         return
     started = time.perf_counter()
-    print("Creating 1,000,000 payments (once) ...", flush=True)
+    print(f"Creating {PAYMENTS:,} payments (once) ...", flush=True)
+    set_database_comment(BUILDING)
     supervisor, _ = User.objects.get_or_create(username="bench-supervisor", is_staff=True)
     supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
     for i in range(1, AGENTS + 1):
@@ -88,14 +138,14 @@ def create_data() -> None:
             FROM customers_customer WHERE email LIKE 'bench%'""",
         f"""INSERT INTO payments_order
               (reference, customer_id, amount, currency, description, status, created_at)
-            SELECT 'BENCH-' || lpad(i::text, 7, '0'),
+            SELECT 'BENCH-' || lpad(i::text, {DIGITS}, '0'),
                    (SELECT min(id) FROM customers_customer) + i % {CUSTOMERS},
                    CASE WHEN i % 20 = 0 THEN 1000 + i % 9000 ELSE 1 + (i % 50000) / 100.0 END,
                    CASE WHEN i % 20 = 0 THEN 'JPY' WHEN i % 50 = 1 THEN 'KWD'
                         WHEN i % 5 = 2 THEN 'USD' WHEN i % 5 = 3 THEN 'EUR' ELSE 'GBP' END,
                    'Bench order',
                    CASE WHEN i % 10 < 6 THEN 'paid' ELSE 'open' END,
-                   now() - make_interval(secs => ({PAYMENTS} - i) * 63.0)
+                   now() - make_interval(secs => ({PAYMENTS} - i) * {SPACING})
             FROM generate_series(1, {PAYMENTS}) i""",
         f"""INSERT INTO payments_payment
               (order_id, flow_id, agent_id, state, kind, link_phone, session_guid, provider_url,
@@ -145,12 +195,71 @@ def create_data() -> None:
                    p.session_guid, p.id, 1
             FROM payments_payment p WHERE p.id % 5 = 0""",
     ]
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, indexes_built_after(cursor, BULK_TABLES):
         for sql in statements:
             cursor.execute(sql)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    set_database_comment(f"agentdesk bench: {PAYMENTS} payments")
     print(f"Created in {time.perf_counter() - started:.0f} s.", flush=True)
+
+
+# The database's comment while its build runs: a rerun then knows the data is incomplete.
+BUILDING = "agentdesk bench: building"
+
+
+def database_comment() -> str | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def set_database_comment(text: str) -> None:
+    from django.db import connection
+
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON DATABASE {name} IS %s", [text])
+
+
+# The tables the build fills by the million; their secondary indexes are built afterwards.
+BULK_TABLES = [
+    "customers_customer",
+    "customers_billingaddress",
+    "payments_order",
+    "payments_payment",
+    "payments_paymentevent",
+    "payments_webhookdelivery",
+]
+
+
+@contextmanager
+def indexes_built_after(cursor: Any, tables: list[str]) -> Iterator[None]:
+    """Drop the tables' secondary indexes (not those behind a primary key or unique
+    constraint), run the body, then create them again as the migrations defined them: one sort
+    per index instead of 10,000,000 insertions into each (the 10,000,000 build's time)."""
+    cursor.execute(
+        """SELECT i.indexname, i.indexdef FROM pg_indexes i
+           WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                             WHERE c.conindid = (quote_ident(i.indexname))::regclass)""",
+        [tables],
+    )
+    definitions = cursor.fetchall()
+    for name, _ in definitions:
+        cursor.execute(f'DROP INDEX "{name}"')
+    try:
+        yield
+    finally:
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for _, definition in definitions:
+            cursor.execute(definition)
 
 
 def measure(label: str, get: Callable[[], object], rows: list[list[str]]) -> None:
@@ -197,14 +306,18 @@ def main() -> None:
 
         return get
 
+    analyze()
     count = Payment.objects.count()
+    print(f"Load average (1, 5, 15 min): {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     print(f"Database {name}: {count:,} payments. ms per request (server time) and queries,")
     print(f"{REQUESTS} requests each:")
     print(f"  {'page':<44} {'median':>7} {'p95':>7} {'queries':>8}")
     rows: list[list[str]] = []
     base = "/admin/payments/payment/"
     measure("changelist", page(lambda: base), rows)
-    measure("changelist, page 100 (the deepest)", page(lambda: base + "?p=100"), rows)
+    # Page 100 is the deepest (ADMIN_COUNT_LIMIT rows, 100 a page); a tiny run has fewer.
+    deepest = min(100, max(1, PAYMENTS // 100))
+    measure("changelist, page 100 (the deepest)", page(lambda: base + f"?p={deepest}"), rows)
     measure("filtered: state declined", page(lambda: base + "?state__exact=declined"), rows)
     measure(
         "filtered: agent 12, last 7 days",
@@ -216,10 +329,19 @@ def main() -> None:
         page(lambda: base + "?currency=KWD&environment=production"),
         rows,
     )
+    measure("filtered: kind link", page(lambda: base + "?kind__exact=link"), rows)
+    measure("filtered: environment staging", page(lambda: base + "?environment=staging"), rows)
+    measure(
+        "filtered: started in the last 7 days",
+        page(lambda: base + f"?created_at__from={_days_ago(7)}"),
+        rows,
+    )
     measure("work queue: outcome unknown", page(lambda: base + "?queue=unknown"), rows)
+    measure("work queue: waiting for a supervisor", page(lambda: base + "?queue=waiting"), rows)
+    measure("work queue: contradiction flagged", page(lambda: base + "?queue=flagged"), rows)
     measure(
         "search by reference",
-        page(lambda: base + f"?q=BENCH-{rng.randint(1, PAYMENTS):07d}"),
+        page(lambda: base + f"?q=BENCH-{rng.randint(1, PAYMENTS):0{DIGITS}d}"),
         rows,
     )
     measure(
@@ -233,6 +355,7 @@ def main() -> None:
         rows,
     )
     measure("search by last name (1 in 8 payments)", page(lambda: base + "?q=Patel"), rows)
+    measure("search by last-name prefix (Pat)", page(lambda: base + "?q=Pat"), rows)
     measure(
         "detail",
         page(lambda: f"{base}{rng.randint(first, last)}/change/"),
@@ -241,7 +364,35 @@ def main() -> None:
     # The supervisors' dashboard: its last day holds ~1,370 payments while the data is fresh
     # (one every 63 s up to its creation); a refresh by htmx costs the same queries.
     measure("dashboard", page(lambda: "/admin/dashboard/"), rows)
+    keep_and_compare(rows)
     export_once(client, base)
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as after autovacuum has caught up with a build or a migration."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def keep_and_compare(rows: list[list[str]]) -> None:
+    """Keep this size's figures; print them beside the other sizes' kept ones (by page)."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"admin_history-{PAYMENTS}.json").write_text(json.dumps(rows, indent=1))
+    kept = {
+        int(path.stem.split("-")[1]): {row[0]: row for row in json.loads(path.read_text())}
+        for path in sorted(RESULTS.glob("admin_history-*.json"))
+    }
+    if len(kept) < 2:
+        return
+    sizes = sorted(kept)
+    print("\np95 ms (queries) by size, from bench-results/:")
+    print(f"  {'page':<44} " + " ".join(f"{size:>14,}" for size in sizes))
+    for label, *_ in rows:
+        cells = [kept[size].get(label) for size in sizes]
+        shown = [f"{cell[2]} ({cell[3]})" if cell else "-" for cell in cells]
+        print(f"  {label:<44} " + " ".join(f"{cell:>14}" for cell in shown))
 
 
 def _days_ago(days: int) -> str:
