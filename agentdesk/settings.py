@@ -264,6 +264,10 @@ else:
         "socket_timeout": 10,
         "socket_connect_timeout": 5,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with the fix that keeps a worker consuming after the broker
+    # restarts under a running task (see agentdesk/broker.py).
+    CELERY_BROKER_TRANSPORT = "agentdesk.broker:Transport"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

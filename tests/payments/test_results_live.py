@@ -331,6 +331,36 @@ def test_redis_restarted_with_payments_in_flight_loses_no_result(
     )
 
 
+def test_redis_restarted_while_reads_are_under_way_keeps_the_worker_consuming(
+    sandbox: Sandbox, start_worker: StartWorker, broker: RedisServer
+) -> None:
+    """The broker connection drops while late-acknowledged reads run: closing it puts their
+    messages back and they acknowledge after it is gone. The worker must go on taking results
+    (it used to stop consuming until restarted by hand: kombu's AttributeError in
+    `_connparams`, see agentdesk/broker.py)."""
+    sandbox.webhooks_off()
+    worker = start_worker()
+    in_flight = start_payments(6)
+    for round_ in range(3):
+        payments, in_flight = in_flight[:2], in_flight[2:]
+        # The next reads hang for a while: the broker restarts under them.
+        slow = sandbox.faults(path="get", latency_ms=4000, count=2)
+        wait_for(
+            lambda slow=slow: (
+                not any(f["id"] == slow["id"] and f["remaining"] for f in fault_knobs(sandbox))
+            ),
+            timeout=20,
+            what="the slow reads to be under way",
+        )
+        broker.restart()  # everything queued is lost; the slow reads finish after this
+        for payment in payments:
+            sandbox.complete(payment.session_guid or "", "approved")
+        for payment in wait_until_settled(payments, timeout=60):
+            assert_applied_once(payment, State.APPROVED)
+        # ...by the same worker, still running: nobody had to restart it.
+        assert worker.process is not None and worker.process.poll() is None, f"round {round_}"
+
+
 def test_vcc_failing_for_a_while_delays_results_but_loses_none(
     sandbox: Sandbox, start_worker: StartWorker
 ) -> None:
