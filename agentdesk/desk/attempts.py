@@ -37,6 +37,18 @@ def retry(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
     return begin(request, payment.order, agent, flow, retry_of=payment, link_to=payment.link_phone)
 
 
+@require_GET
+@agent_required
+def retry_flows(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:
+    """The flows a retry may use instead, fetched when the agent opens "Retry on another flow"
+    (not with every status poll, which stays at its three queries): the active flows, those
+    that send links for a link attempt, the one just used preselected."""
+    payment = selectors.own_payment(payment_id, agent)
+    flows = [flow for flow in selectors.desk_flows() if flow.allows_links or not payment.link_phone]
+    context = {"payment": payment, "flows": flows, "can_retry": payment.can_retry}
+    return render(request, "desk/order.html#retry-flows", context)
+
+
 @require_POST
 @agent_required
 def reopen(request: DeskRequest, agent: Agent, payment_id: int) -> HttpResponse:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/<int:order_id>/send-link/", views.send_link, name="send-link"),
     path("payments/<int:payment_id>/status/", attempts.payment_status, name="payment-status"),
     path("payments/<int:payment_id>/retry/", attempts.retry, name="retry"),
+    path("payments/<int:payment_id>/retry/flows/", attempts.retry_flows, name="retry-flows"),
     path("payments/<int:payment_id>/reopen/", attempts.reopen, name="reopen"),
     path("payments/<int:payment_id>/abandon/", attempts.abandon, name="abandon"),
 ]

@@ -172,6 +172,31 @@ def test_declined_then_retried(desk: str, context: BrowserContext, shots: Shots)
     expect(page.locator("#review .order-status")).to_have_text("Paid · 49.99 GBP")
 
 
+def test_declined_then_retried_on_another_flow(
+    desk: str, context: BrowserContext, shots: Shots
+) -> None:
+    second_flow = builders.flow(name="Second card flow", is_default=False)
+    page = sign_in(context, desk, shots)
+    open_crm_caller(page, shots)
+    first = start_payment(page, shots)
+    pay(context, desk, first, DECLINED_CARD, shots, on=page)
+    expect_outcome(page, "Declined", shots, "declined")
+
+    page.click("summary:has-text('Retry on another flow')")
+    choice = page.locator("#payment-status .flow-choice")
+    expect(choice.get_by_label("Second card flow")).to_be_visible()
+    expect(choice.locator(f"input[value='{first.flow_id}']")).to_be_checked()
+    shots(page, "flow-choice")
+    choice.get_by_label("Second card flow").check()
+    choice.locator("button:has-text('Retry on this flow')").click()
+    expect(page.locator("#payment-status")).to_contain_text("Waiting for the caller")
+    expect(page.locator("#payment-title")).to_contain_text("Second card flow")
+    second = Payment.objects.exclude(pk=first.pk).get()
+    assert second.flow == second_flow
+    pay(context, desk, second, APPROVED_CARD, shots, on=page)
+    expect_outcome(page, "Approved", shots, "approved-on-another-flow")
+
+
 def test_popup_mode_and_a_popup_the_browser_blocks(
     desk: str, context: BrowserContext, shots: Shots
 ) -> None:

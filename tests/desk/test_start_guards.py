@@ -212,3 +212,37 @@ def test_a_retry_on_a_flow_that_is_not_active_starts_nothing(
     assert response.status_code == 200
     assert Payment.objects.count() == 1
     assert "Choose a flow." in response.content.decode()
+
+
+def test_retry_on_another_flow_lists_the_active_flows_with_the_one_used_chosen(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    other = builders.flow(name="Other retired account", account="gone", is_default=False)
+    builders.flow(name="Switched off", account="gone", is_active=False)
+    html = start(agent_client, order, unreachable_flow)
+    first = Payment.objects.get()
+    assert "Retry on another flow…" in html
+    assert f'hx-get="/desk/payments/{first.pk}/retry/flows/"' in html
+    choice = agent_client.get(f"/desk/payments/{first.pk}/retry/flows/").content.decode()
+    assert f'value="{unreachable_flow.pk}" checked' in choice
+    assert f'value="{other.pk}">' in choice and "Switched off" not in choice
+    assert "Retry on this flow" in choice
+
+
+def test_retry_on_another_flow_says_when_there_is_no_other(
+    agent_client: Client, agent: Agent, order: Order, unreachable_flow: PaymentFlow
+) -> None:
+    start(agent_client, order, unreachable_flow)
+    first = Payment.objects.get()
+    choice = agent_client.get(f"/desk/payments/{first.pk}/retry/flows/").content.decode()
+    assert "No other payment flow is switched on." in choice
+    assert "<form" not in choice
+
+
+def test_nobody_sees_the_retry_flows_of_another_agents_payment(
+    agent_client: Client, other_agent_user, order: Order, flow: PaymentFlow
+) -> None:
+    theirs = builders.payment(
+        order=order, agent=other_agent_user.agent, flow=flow, state=State.DECLINED
+    )
+    assert agent_client.get(f"/desk/payments/{theirs.pk}/retry/flows/").status_code == 404
