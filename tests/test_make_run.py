@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from payments.management.commands.demo_data import DEMO_PASSWORD
+
 pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def demo_agent_search(base: str, query: str) -> str:
+    """The desk's search results for `query`, as the demo agent signed in over HTTP."""
+    browser = requests.Session()
+    browser.get(f"{base}/login/", timeout=10)
+    signed_in = browser.post(
+        f"{base}/login/",
+        {"username": "agent1", "password": DEMO_PASSWORD},
+        headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": f"{base}/login/"},
+        timeout=10,
+    )
+    assert signed_in.ok and "/login/" not in signed_in.url, signed_in.text[:2000]
+    found = browser.get(f"{base}/desk/search/", params={"q": query}, timeout=10)
+    assert found.status_code == 200, found.text[:2000]
+    return found.text
 
 
 def test_make_run_starts_quietly_and_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
@@ -77,6 +95,9 @@ def test_make_run_starts_quietly_and_ctrl_c_stops_it_cleanly(tmp_path: Path) -> 
             time.sleep(0.5)
         icon = requests.get(f"http://127.0.0.1:{port}/favicon.ico", timeout=10)
         assert icon.status_code == 200 and "<svg" in icon.text
+        # The demo agent finds a demo caller on the embedded database (SQLite): the search's
+        # one-query form is PostgreSQL's, and SQLite once answered it with a 500.
+        assert "Patel" in demo_agent_search(f"http://127.0.0.1:{port}", "Pat")
         time.sleep(3)  # beat sends, the worker runs a few rounds
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         # make itself hears the Ctrl-C and ends by it, silently, as any interrupted program
