@@ -71,9 +71,15 @@ def schedule_figures(now: datetime) -> None:
     print(f"a burst: {LINKS} links sent within one hour: {burst_hour / 3600:.3f} GET/s that hour")
 
 
-def make_links(now: datetime, vcc_url: str, rng: random.Random) -> int:
+def make_links(vcc_url: str, rng: random.Random) -> int:
     """N open link payments, sent evenly over a link's life, each due when its schedule says;
-    their sessions opened at the stand-in. Returns how many reads are due in the window."""
+    their sessions opened at the stand-in. Returns how many reads are due in the window.
+
+    The sessions are opened first (about a minute for 10,000) and the schedule is laid out
+    from the moment after: laid out before, the reads due during that minute were all overdue
+    when the rounds began and were counted against the rounds' window (133 GETs for 105 due)."""
+    from django.utils import timezone
+
     from payments.models import Order, Payment, PaymentFlow
     from payments.poller import last_read_at
     from payments.vcc.client import DIGITAL_LINK_LIFETIME, client_for
@@ -83,18 +89,22 @@ def make_links(now: datetime, vcc_url: str, rng: random.Random) -> int:
     flow = PaymentFlow.objects.create(name="Bench links", account="bench", allows_links=True)
     customer = builders.customer()
     client = client_for("bench")
-    life = last_read_at(now, now + DIGITAL_LINK_LIFETIME) - now
     orders = Order.objects.bulk_create(
         Order(customer=customer, amount=12, currency="GBP", reference=f"LINK-{i:06d}")
         for i in range(LINKS)
     )
-    payments, due = [], 0
-    window_end = now + timedelta(seconds=SECONDS)
-    for order in orders:
-        guid = client.create_digital_session(
+    guids = [
+        client.create_digital_session(
             agent_id="bench",
             payment_data={"Amount": "12.00", "CustomerPhoneNumber": "+447400123456"},
         ).session_guid
+        for _ in orders
+    ]
+    now = timezone.now()
+    life = last_read_at(now, now + DIGITAL_LINK_LIFETIME) - now
+    payments, due = [], 0
+    window_end = now + timedelta(seconds=SECONDS)
+    for order, guid in zip(orders, guids, strict=True):
         started = now - life * rng.random()
         ends = started + DIGITAL_LINK_LIFETIME
         reads = [r for r in read_times(started, ends) if r >= now]
@@ -180,7 +190,7 @@ def main() -> None:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{base}_bench_links"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        due = make_links(timezone.now(), vcc_url, random.Random(13))
+        due = make_links(vcc_url, random.Random(13))
         figures = run_rounds(vcc_url)
     finally:
         connection.creation.destroy_test_db(base, verbosity=0)
