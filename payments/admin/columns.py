@@ -36,9 +36,9 @@ class PaymentColumns:
     def flow_name(self, payment: Payment) -> SafeString:
         """The flow, STAGING marked; a payment link says so beneath, with its number masked
         (lists are read over shoulders; the whole number is on the payment's page)."""
-        staging = (
-            format_html(' <span class="staging">STAGING</span>') if payment.flow.is_staging else ""
-        )
+        staging = ""
+        if payment.flow.is_staging:
+            staging = format_html(' <span class="staging">{}</span>', "STAGING")
         link = (
             format_html('<br><span class="kind">Link to {}</span>', masked(payment.link_phone))
             if payment.kind == Payment.Kind.LINK
