@@ -34,10 +34,11 @@ class PaymentColumns:
 
     @admin.display(description="flow")
     def flow_name(self, payment: Payment) -> SafeString:
-        """The flow, STAGING marked; a payment link says so beneath, with its number masked
-        (lists are read over shoulders; the whole number is on the payment's page)."""
+        """The flow, STAGING marked when the payment was taken on staging; a payment link says
+        so beneath, with its number masked (lists are read over shoulders; the whole number is
+        on the payment's page)."""
         staging = ""
-        if payment.flow.is_staging:
+        if payment.environment == payment.flow.Environment.STAGING:
             staging = format_html(' <span class="staging">{}</span>', "STAGING")
         link = (
             format_html('<br><span class="kind">Link to {}</span>', masked(payment.link_phone))

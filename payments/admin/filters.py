@@ -48,7 +48,7 @@ class WorkQueueFilter(admin.SimpleListFilter):
 
 
 class EnvironmentFilter(admin.SimpleListFilter):
-    """Staging or production, by the payment's flow."""
+    """Staging or production: where the payment was taken (its flow's environment then)."""
 
     title = "environment"
     parameter_name = "environment"
@@ -58,7 +58,7 @@ class EnvironmentFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() in PaymentFlow.Environment.values:  # anything else is ignored
-            return queryset.filter(flow__environment=self.value())
+            return queryset.filter(environment=self.value())
         return queryset
 
 
@@ -79,24 +79,19 @@ class AgentFilter(admin.SimpleListFilter):
 
 
 class CurrencyFilter(admin.SimpleListFilter):
-    """The order's currency; the choices are the currencies orders use."""
+    """The currency (orders and payments each keep it on their row); the choices are the
+    currencies orders use."""
 
     title = "currency"
     parameter_name = "currency"
-    # Where the currency lives, from the listed model.
-    currency_path = "order__currency"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(code, code) for code in selectors.currencies_in_use()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
-            return queryset.filter(**{self.currency_path: self.value()})
+            return queryset.filter(currency=self.value())
         return queryset
-
-
-class OrderCurrencyFilter(CurrencyFilter):
-    currency_path = "currency"
 
 
 class DateRangeForm(forms.Form):

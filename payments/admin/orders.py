@@ -11,7 +11,7 @@ from agentdesk.shared.times import when
 from agentdesk.staff.admin_base import AuditedModelAdmin, LargeTableAdmin, ReadOnly
 from payments import selectors
 from payments.admin.columns import CSS, PaymentColumns, money
-from payments.admin.filters import DateRangeFilter, OrderCurrencyFilter
+from payments.admin.filters import CurrencyFilter, DateRangeFilter
 from payments.models import Order, Payment, PaymentFlow
 from payments.vcc.accounts import configured_account_names
 
@@ -95,7 +95,7 @@ class OrderAdmin(LargeTableAdmin):
     list_display = ["reference", "customer", "amount_display", "status", "created", "paid"]
     list_filter = [
         "status",
-        OrderCurrencyFilter,
+        CurrencyFilter,
         ("created_at", DateRangeFilter),
     ]
     date_hierarchy = "created_at"
