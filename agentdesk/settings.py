@@ -134,6 +134,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {}).setdefault(
         "NAME", str(VAR_DIR / "test-agentdesk.sqlite3")
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL settings for our connections (docs/deploy.md): short queries many times a
+    # second, not reports. work_mem: the supervisors' filters intersect bitmaps of hundreds of
+    # thousands of payments at 10,000,000, which the 4MB default makes lossy (every row of
+    # their pages rechecked: a second instead of 100 ms). No JIT compilation (30 ms spent to
+    # save nothing on a query that reads a few thousand rows) and no parallel workers (their
+    # start and merge cost a LIMIT 100 query 150 ms where one process takes 27 ms; two cores
+    # serve several requests at once anyway).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options",
+        env.str(
+            "DATABASE_SESSION_OPTIONS",
+            default="-c work_mem=32MB -c jit=off -c max_parallel_workers_per_gather=0",
+        ),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the Celery broker and the shared cache (VCC tokens, locks).

@@ -252,9 +252,14 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
         if isinstance(changelist, ChangeList):
             paginator = changelist.paginator
             capped = isinstance(paginator, CappedPaginator) and paginator.capped
+            listed = changelist.queryset
+            if isinstance(paginator, CappedPaginator) and paginator.sorted_ids is not None:
+                # The count read every matching id: sum those rows by key, the filters not
+                # evaluated again.
+                listed = Payment.objects.filter(pk__in=paginator.sorted_ids)
             response.context_data.update(
                 {
-                    "totals": None if capped else selectors.totals_by_currency(changelist.queryset),
+                    "totals": None if capped else selectors.totals_by_currency(listed),
                     "work_queue": selectors.work_queue_counts(),
                     "can_export": request.user.has_perm("payments.export_payment"),
                 }

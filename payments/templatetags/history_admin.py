@@ -36,10 +36,14 @@ def indexed_date_hierarchy(cl: ChangeList) -> dict[str, Any]:
             },
             "choices": [{"title": capfirst(formats.date_format(shown, "MONTH_DAY_FORMAT"))}],
         }
-    # Two LIMIT 1 reads along the date's index; MIN() and MAX() over a join would read every
-    # matching row.
-    dates = cl.queryset.values_list(field, flat=True)
-    earliest, latest = dates.order_by(field).first(), dates.order_by(f"-{field}").first()
+    # Known from the count when the list holds few rows (CappedPaginator.bounds); otherwise
+    # two LIMIT 1 reads along the date's index (MIN() and MAX() would read every matching row).
+    known = getattr(cl.paginator, "bounds", lambda field: None)(field)
+    if known is not None:
+        earliest, latest = known
+    else:
+        dates = cl.queryset.values_list(field, flat=True)
+        earliest, latest = dates.order_by(field).first(), dates.order_by(f"-{field}").first()
     if earliest is None or latest is None:
         return {"show": False}
     first, last = timezone.localtime(earliest).date(), timezone.localtime(latest).date()

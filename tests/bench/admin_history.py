@@ -16,6 +16,7 @@ figures, when kept, are printed beside them. Finally one CSV export of BENCH_EXP
     BENCH_PAYMENTS=10000000 make bench BENCH=admin_history
 """
 
+import itertools
 import json
 import os
 import random
@@ -119,10 +120,12 @@ def create_data() -> None:
         user, _ = User.objects.get_or_create(username=f"bench-agent{i}", first_name=f"Agent{i}")
         user.groups.add(Group.objects.get(name=AGENTS_GROUP))
         Agent.objects.get_or_create(user=user, defaults={"vcc_agent_id": f"bench-{i}"})
-    for name, environment in (("Bench staging", "staging"), ("Bench production", "production")):
-        PaymentFlow.objects.get_or_create(
+    flows = {
+        environment: PaymentFlow.objects.get_or_create(
             name=name, defaults={"account": "builtin", "environment": environment}
-        )
+        )[0].pk
+        for name, environment in (("Bench staging", "staging"), ("Bench production", "production"))
+    }
     firsts = "ARRAY[" + ",".join(f"'{n}'" for n in FIRST_NAMES) + "]"
     lasts = "ARRAY[" + ",".join(f"'{n}'" for n in LAST_NAMES) + "]"
     statements = [
@@ -148,14 +151,16 @@ def create_data() -> None:
                    now() - make_interval(secs => ({PAYMENTS} - i) * {SPACING})
             FROM generate_series(1, {PAYMENTS}) i""",
         f"""INSERT INTO payments_payment
-              (order_id, flow_id, agent_id, state, kind, link_phone, session_guid, provider_url,
+              (order_id, flow_id, environment, asked_amount, currency, agent_id, state, kind,
+               link_phone, session_guid, provider_url,
                created_at, session_started_at, finished_at, poll_count, gateway_decision,
                gateway_reason_code, gateway_reference, result_amount, card_brand, message,
                flagged, resolution_reason, flow_rejected, request_id, call_guid,
                interaction_id)
             SELECT o.id,
-                   (SELECT id FROM payments_paymentflow WHERE name =
-                       CASE WHEN o.id % 4 = 0 THEN 'Bench staging' ELSE 'Bench production' END),
+                   CASE WHEN o.id % 4 = 0 THEN {flows["staging"]} ELSE {flows["production"]} END,
+                   CASE WHEN o.id % 4 = 0 THEN 'staging' ELSE 'production' END,
+                   o.amount, o.currency,
                    (SELECT min(id) FROM agentdesk_agent) + o.id % {AGENTS},
                    s.state,
                    CASE WHEN o.id % 25 = 0 THEN 'link' ELSE 'phone' END,
@@ -197,7 +202,10 @@ def create_data() -> None:
     ]
     with connection.cursor() as cursor, indexes_built_after(cursor, BULK_TABLES):
         for sql in statements:
+            step = time.perf_counter()
             cursor.execute(sql)
+            table = sql.split()[2]
+            print(f"  {table}: {time.perf_counter() - step:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     set_database_comment(f"agentdesk bench: {PAYMENTS} payments")
@@ -257,9 +265,11 @@ def indexes_built_after(cursor: Any, tables: list[str]) -> Iterator[None]:
     try:
         yield
     finally:
+        step = time.perf_counter()
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _, definition in definitions:
             cursor.execute(definition)
+        print(f"  {len(definitions)} indexes: {time.perf_counter() - step:.0f} s", flush=True)
 
 
 def measure(label: str, get: Callable[[], object], rows: list[list[str]]) -> None:
@@ -287,7 +297,7 @@ def main() -> None:
     from django.test import Client
 
     from agentdesk.staff.models import Agent
-    from payments.models import Payment
+    from payments.models import Payment, PaymentFlow
 
     client = Client(HTTP_HOST="localhost")  # one of the development ALLOWED_HOSTS
     client.force_login(User.objects.get(username="bench-supervisor"))
@@ -296,6 +306,12 @@ def main() -> None:
         (Payment.objects.order_by("-pk").values_list("pk", flat=True)[:1][0]),
     )
     agent = Agent.objects.get(vcc_agent_id="bench-12")
+    staging = PaymentFlow.objects.get(name="Bench staging").pk
+    # Read before measuring, so the timed requests hold no query of the bench's own.
+    picked = random.Random(7).sample(range(first, last + 1), REQUESTS * 2)
+    guids = itertools.cycle(
+        list(Payment.objects.filter(pk__in=picked).values_list("session_guid", flat=True))
+    )
     rng = random.Random(6)
 
     def page(url: Callable[[], str]) -> Callable[[], object]:
@@ -330,10 +346,40 @@ def main() -> None:
         rows,
     )
     measure("filtered: kind link", page(lambda: base + "?kind__exact=link"), rows)
+    measure("filtered: flow (staging)", page(lambda: base + f"?flow__id__exact={staging}"), rows)
+    measure(
+        "filtered: agent 12, currency KWD",
+        page(lambda: base + f"?agent={agent.pk}&currency=KWD"),
+        rows,
+    )
+    measure(
+        "filtered: declined, link, staging, EUR",
+        page(
+            lambda: (
+                base + "?state__exact=declined&kind__exact=link&environment=staging&currency=EUR"
+            )
+        ),
+        rows,
+    )
     measure("filtered: environment staging", page(lambda: base + "?environment=staging"), rows)
     measure(
         "filtered: started in the last 7 days",
         page(lambda: base + f"?created_at__from={_days_ago(7)}"),
+        rows,
+    )
+    measure(
+        "filtered: dates, a month a year ago",
+        page(lambda: base + f"?created_at__from={_days_ago(395)}&created_at__to={_days_ago(365)}"),
+        rows,
+    )
+    year_ago = _days_ago(365)
+    measure(
+        "date drill-down: a month a year ago",
+        page(
+            lambda: (
+                base + f"?created_at__year={year_ago[:4]}&created_at__month={int(year_ago[5:7])}"
+            )
+        ),
         rows,
     )
     measure("work queue: outcome unknown", page(lambda: base + "?queue=unknown"), rows)
@@ -352,6 +398,16 @@ def main() -> None:
     measure(
         "search by email",
         page(lambda: base + f"?q=bench{rng.randint(1, CUSTOMERS)}@example.com"),
+        rows,
+    )
+    measure(
+        "search by VCC session GUID",
+        page(lambda: base + f"?q={next(guids)}"),
+        rows,
+    )
+    measure(
+        "search by phone",
+        page(lambda: base + f"?q=%2B44{7700000000 + rng.randint(1, CUSTOMERS)}"),
         rows,
     )
     measure("search by last name (1 in 8 payments)", page(lambda: base + "?q=Patel"), rows)

@@ -91,6 +91,24 @@ def test_filter_by_flow_and_by_environment(supervisor_client: Client) -> None:
     assert listed(supervisor_client, "?environment=production") == ["PAY-P"]
 
 
+def test_a_payment_keeps_the_environment_and_currency_it_was_taken_in(
+    supervisor_client: Client,
+) -> None:
+    """A flow moved from staging to production later: its earlier payments were staging ones
+    and stay listed and marked so; the currency filter reads the payment's own copy."""
+    cards = builders.flow(name="Cards", environment="staging")
+    builders.payment(order=builders.order(reference="PAY-TEST", currency="EUR"), flow=cards)
+    cards.environment = "production"
+    cards.save()
+    builders.payment(order=builders.order(reference="PAY-LIVE", currency="EUR"), flow=cards)
+    assert listed(supervisor_client, "?environment=staging") == ["PAY-TEST"]
+    assert listed(supervisor_client, "?environment=production") == ["PAY-LIVE"]
+    assert listed(supervisor_client, "?currency=EUR&environment=staging") == ["PAY-TEST"]
+    rows = supervisor_client.get(URL).content.decode().split("PAY-")
+    marked = {row[:4]: "STAGING" in row for row in rows[1:]}
+    assert marked == {"LIVE": False, "TEST": True}
+
+
 def test_filter_by_agent(
     supervisor_client: Client, agent_user: User, other_agent_user: User
 ) -> None:
@@ -284,6 +302,55 @@ def test_beyond_the_count_limit_the_list_says_more_than_and_asks_to_narrow(
     assert "5 payments" not in page
     narrow = supervisor_client.get(URL + "?state__exact=approved")
     assert narrow.context["totals"] == []
+
+
+def test_every_page_lists_its_own_rows_in_order(supervisor_client: Client, settings: Any) -> None:
+    """Page by page, newest first, each payment once, with the filters applied, down to the
+    last page (each page's rows are read by their ids: CappedPaginator.page)."""
+    settings.ADMIN_COUNT_LIMIT = 20
+    made = [
+        builders.payment(order=builders.order(reference=f"PAY-{i:02d}"), state="declined")
+        for i in range(1, 10)
+    ]
+    builders.payment(order=builders.order(reference="PAY-APPROVED"), state="approved")
+    newest_first = [payment.order.reference for payment in reversed(made)]
+    from payments.admin.payments import PaymentAdmin
+
+    PaymentAdmin.list_per_page, per_page = 3, PaymentAdmin.list_per_page
+    try:
+        pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
+        past = supervisor_client.get(URL + "?state__exact=declined&p=4")
+    finally:
+        PaymentAdmin.list_per_page = per_page
+    assert pages == [newest_first[0:3], newest_first[3:6], newest_first[6:9]]
+    assert past.status_code == 302  # Django's answer to a page that does not exist
+
+
+def test_past_the_count_limit_pages_are_read_in_order_too(
+    supervisor_client: Client, settings: Any
+) -> None:
+    """More rows than the limit: the ids are not all known, each page is read along the
+    list's order (the first two pages, then the limit's last row)."""
+    settings.ADMIN_COUNT_LIMIT = 5
+    made = [
+        builders.payment(
+            order=builders.order(reference=f"PAY-{i:02d}"),
+            state="declined",
+            created_at=datetime(2026, 1, 1 + i, tzinfo=UTC),
+        )
+        for i in range(1, 10)
+    ]
+    newest_first = [payment.order.reference for payment in reversed(made)]
+    from payments.admin.payments import PaymentAdmin
+
+    PaymentAdmin.list_per_page, per_page = 2, PaymentAdmin.list_per_page
+    try:
+        pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
+        response = supervisor_client.get(URL + "?state__exact=declined")
+    finally:
+        PaymentAdmin.list_per_page = per_page
+    assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:6]]
+    assert "more than 5 payments" in response.content.decode()
 
 
 def queries(supervisor_client: Client, url: str) -> int:
