@@ -70,6 +70,9 @@ class Order(models.Model):
             ),
             models.Index(fields=["currency", "-created_at"], name="order_currency_recent"),
             models.Index(fields=["status", "-created_at"], name="order_status_recent"),
+            # A customer's orders by id from the index alone: the supervisors' name search
+            # walks customer -> orders -> payments (payments.payment_order_ids).
+            models.Index(fields=["customer"], include=["id"], name="order_customer_ids"),
         ]
 
     def __str__(self) -> str:
@@ -272,14 +275,28 @@ class Payment(models.Model):
                 name="payment_poll_due",
             ),
             models.Index(fields=["state", "-created_at"], name="payment_state_recent"),
-            models.Index(fields=["kind", "-created_at"], name="payment_kind_recent"),
+            # With the id: a filter's first 10,001 matches (the list's count, its pages and
+            # dates) read from the index alone (an index-only scan).
+            models.Index(fields=["kind", "-created_at"], include=["id"], name="payment_kind_ids"),
             models.Index(fields=["currency", "-created_at"], name="payment_currency_recent"),
+            models.Index(
+                fields=["environment", "currency", "-created_at"],
+                include=["id"],
+                name="payment_env_currency_ids",
+            ),
             models.Index(fields=["environment", "-created_at"], name="payment_env_recent"),
             models.Index(fields=["agent", "-created_at"], name="payment_agent_recent"),
             # Supervisors' admin: the flow filter and the work queues, newest first.
             models.Index(fields=["flow", "-created_at"], name="payment_flow_recent"),
+            # An order's payments with what the history's count reads (the name search's walk
+            # customer -> orders -> payments, index only).
+            models.Index(fields=["order"], include=["id", "created_at"], name="payment_order_ids"),
+            # The flagged work queue, its totals read from the index alone.
             models.Index(
-                fields=["-created_at"], condition=Q(flagged=True), name="payment_flagged_recent"
+                fields=["-created_at"],
+                condition=Q(flagged=True),
+                include=["id", "state", "currency", "asked_amount"],
+                name="payment_flagged_totals",
             ),
             # Combinations of the supervisors' sidebar filters, intersected inside one index
             # (btree_gin, migration 0011): a rare combination is a few index pages, not a walk

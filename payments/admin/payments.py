@@ -253,13 +253,16 @@ class PaymentAdmin(PaymentColumns, HistoryAdmin):
             paginator = changelist.paginator
             capped = isinstance(paginator, CappedPaginator) and paginator.capped
             listed = changelist.queryset
-            if isinstance(paginator, CappedPaginator) and paginator.sorted_ids is not None:
-                # The count read every matching id: sum those rows by key, the filters not
-                # evaluated again.
-                listed = Payment.objects.filter(pk__in=paginator.sorted_ids)
+            ids = paginator.sorted_ids if isinstance(paginator, CappedPaginator) else None
+            if ids is not None and changelist.query:
+                # A search: the count read every matching id; sum those rows by key, the
+                # search's joins not walked again. The sidebar's filters are columns of the
+                # payment: summed through their indexes (the flagged queue's index alone).
+                listed = Payment.objects.filter(pk__in=ids)
+            totals = None if capped else [] if ids == [] else selectors.totals_by_currency(listed)
             response.context_data.update(
                 {
-                    "totals": None if capped else selectors.totals_by_currency(listed),
+                    "totals": totals,
                     "work_queue": selectors.work_queue_counts(),
                     "can_export": request.user.has_perm("payments.export_payment"),
                 }

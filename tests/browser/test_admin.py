@@ -100,6 +100,9 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
     page.fill("#searchbar", "demo-100")
     page.press("#searchbar", "Enter")
     expect(page.locator("#result_list tbody tr")).to_have_count(4)
+    # The totals are the search's: four attempts, two of them approved.
+    expect(page.locator("table.totals")).to_contain_text("124.78")
+    expect(page.locator("table.totals")).to_contain_text("62.39")
     shots(page, "search-by-prefix")
 
     page.click("text=1 of unknown outcome")
@@ -132,6 +135,13 @@ def test_supervisor_resolves_a_payment_of_unknown_outcome(
         "Flagged: Contradictory result: DECLINE after ACCEPT."
     )
     shots(page, "flagged")
+
+    page.goto(f"{base}/admin/payments/payment/")
+    page.click("text=1 flagged")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("table.totals tbody")).to_contain_text("12.40")
+    expect(page.locator("table.totals tbody")).not_to_contain_text("49.99")
+    shots(page, "flagged-queue")
     context.close()
 
 

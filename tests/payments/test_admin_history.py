@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
+from payments.admin.payments import PaymentAdmin
 from tests import builders
 
 pytestmark = pytest.mark.django_db
@@ -278,6 +279,27 @@ def test_totals_per_currency_of_the_filtered_list(supervisor_client: Client) -> 
     assert '<td class="approved-amount"><strong>12.50</strong></td>' in page
 
 
+def test_totals_follow_the_search_and_the_flagged_queue(supervisor_client: Client) -> None:
+    """The totals sum what the list shows: a search's matches (by the ids its count read),
+    a work queue's rows (through its own index)."""
+    novak = builders.customer(first_name="Olga", last_name="Novak")
+    builders.payment(order=builders.order(customer=novak, amount=Decimal("4.00")), state="approved")
+    builders.payment(
+        order=builders.order(customer=novak, amount=Decimal("6.00"), currency="EUR"),
+        state="declined",
+        flagged=True,
+    )
+    builders.payment(order=builders.order(amount=Decimal("99.00")), state="approved", flagged=True)
+
+    def totals(query: str) -> list[tuple[str, int, str, str]]:
+        listed = supervisor_client.get(URL + query).context["totals"]
+        return [(t.currency, t.count, t.amount_text, t.approved_amount_text) for t in listed]
+
+    assert totals("?q=Novak") == [("EUR", 1, "6.00", "0.00"), ("GBP", 1, "4.00", "4.00")]
+    assert totals("?queue=flagged") == [("EUR", 1, "6.00", "0.00"), ("GBP", 1, "99.00", "99.00")]
+    assert totals("?queue=flagged&q=Novak") == [("EUR", 1, "6.00", "0.00")]
+
+
 def test_totals_count_a_declined_retry_as_attempted_not_taken(supervisor_client: Client) -> None:
     order = builders.order(amount=Decimal("40.00"), currency="GBP")
     builders.payment(order=order, state="declined")
@@ -304,7 +326,9 @@ def test_beyond_the_count_limit_the_list_says_more_than_and_asks_to_narrow(
     assert narrow.context["totals"] == []
 
 
-def test_every_page_lists_its_own_rows_in_order(supervisor_client: Client, settings: Any) -> None:
+def test_every_page_lists_its_own_rows_in_order(
+    supervisor_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Page by page, newest first, each payment once, with the filters applied, down to the
     last page (each page's rows are read by their ids: CappedPaginator.page)."""
     settings.ADMIN_COUNT_LIMIT = 20
@@ -314,20 +338,15 @@ def test_every_page_lists_its_own_rows_in_order(supervisor_client: Client, setti
     ]
     builders.payment(order=builders.order(reference="PAY-APPROVED"), state="approved")
     newest_first = [payment.order.reference for payment in reversed(made)]
-    from payments.admin.payments import PaymentAdmin
-
-    PaymentAdmin.list_per_page, per_page = 3, PaymentAdmin.list_per_page
-    try:
-        pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
-        past = supervisor_client.get(URL + "?state__exact=declined&p=4")
-    finally:
-        PaymentAdmin.list_per_page = per_page
+    monkeypatch.setattr(PaymentAdmin, "list_per_page", 3)
+    pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
+    past = supervisor_client.get(URL + "?state__exact=declined&p=4")
     assert pages == [newest_first[0:3], newest_first[3:6], newest_first[6:9]]
     assert past.status_code == 302  # Django's answer to a page that does not exist
 
 
 def test_past_the_count_limit_pages_are_read_in_order_too(
-    supervisor_client: Client, settings: Any
+    supervisor_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """More rows than the limit: the ids are not all known, each page is read along the
     list's order (the first two pages, then the limit's last row)."""
@@ -341,14 +360,9 @@ def test_past_the_count_limit_pages_are_read_in_order_too(
         for i in range(1, 10)
     ]
     newest_first = [payment.order.reference for payment in reversed(made)]
-    from payments.admin.payments import PaymentAdmin
-
-    PaymentAdmin.list_per_page, per_page = 2, PaymentAdmin.list_per_page
-    try:
-        pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
-        response = supervisor_client.get(URL + "?state__exact=declined")
-    finally:
-        PaymentAdmin.list_per_page = per_page
+    monkeypatch.setattr(PaymentAdmin, "list_per_page", 2)
+    pages = [listed(supervisor_client, f"?state__exact=declined&p={n}") for n in (1, 2, 3)]
+    response = supervisor_client.get(URL + "?state__exact=declined")
     assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:6]]
     assert "more than 5 payments" in response.content.decode()
 
