@@ -93,6 +93,15 @@ def own_payment(payment_id: int, agent: Agent) -> Payment:
     )
 
 
+def payment_state_for_status(payment_id: int, user_id: int) -> str | None:
+    """The state of the payment, if it is the signed-in user's own."""
+    return (
+        Payment.objects.filter(pk=payment_id, agent__user_id=user_id)
+        .values_list("state", flat=True)
+        .first()
+    )
+
+
 def payment_for_status(payment_id: int, user_id: int) -> Payment | None:
     """The status poll's one query: the payment with its flow and its order as `order` reads
     it (caller, billing address, `blocking_state`), if it is the signed-in user's own."""

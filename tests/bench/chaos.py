@@ -289,6 +289,7 @@ def run() -> None:
             start_window=START_SECONDS,
         )
         time.sleep(START_SECONDS + 5)
+        start_phase_end = time.monotonic()
         ids = list(seen.started)
         print(f"chaos: {len(ids)} started; completing them through the faults ...", flush=True)
         faults = threading.Thread(target=bench.chaos, daemon=True)
@@ -306,7 +307,7 @@ def run() -> None:
         figures["verdict"] = chaos_report.compare(ids, told)
         figures["recovery_seconds"] = chaos_report.recovery_seconds(ids, bench.faults_done)
         figures["status_fragment"] = chaos_report.fragment_figures(
-            seen.fragment_ms, seen.poll_errors
+            seen.fragment_ms, seen.poll_errors, seen.fragment_at, start_phase_end
         )
     finally:
         stop.set()

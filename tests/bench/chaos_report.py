@@ -81,27 +81,59 @@ def compare(ids: list[int], told: dict[str, str]) -> dict[str, Any]:
 
 
 def recovery_seconds(ids: list[int], faults: list[tuple[str, datetime]]) -> dict[str, Any]:
-    """For each fault, from its end (the part back, the burst over) to the first result our
-    app applied after it: results flowing again. None: no result came after it."""
+    """For each fault, how long after its end (the part back, the burst over) results flowed
+    again: the first result our app applied after the end, counted from the end or, when VCC
+    finished that session later than the end, from the moment VCC finished it (a result VCC
+    had not yet given cannot be late). The plain wait for the first result after the end,
+    which also holds the gap until the sandbox's next completion, is kept beside it as
+    `first_result`. None: no result came after the fault."""
     from payments.models import Payment
+    from payments.vcc.sandbox.models import Session
 
+    vcc_finished = {
+        str(guid).lower(): at
+        for guid, at in Session.objects.filter(finished_on__isnull=False).values_list(
+            "guid", "finished_on"
+        )
+    }
     done = sorted(
-        at
-        for at in Payment.objects.filter(pk__in=ids).values_list("finished_at", flat=True)
+        (at, vcc_finished.get(str(guid).lower()))
+        for at, guid in Payment.objects.filter(pk__in=ids).values_list(
+            "finished_at", "session_guid"
+        )
         if at is not None
     )
     recovery: dict[str, Any] = {}
     for name, ended in faults:
-        after = next((at for at in done if at >= ended), None)
-        recovery[name] = None if after is None else round((after - ended).total_seconds(), 1)
+        after = next(((at, vcc) for at, vcc in done if at >= ended), None)
+        if after is None:
+            recovery[name] = {"seconds": None, "first_result": None}
+            continue
+        at, vcc = after
+        start = max(ended, vcc) if vcc is not None else ended
+        recovery[name] = {
+            "seconds": round((at - start).total_seconds(), 1),
+            "first_result": round((at - ended).total_seconds(), 1),
+        }
     return recovery
 
 
-def fragment_figures(fragment_ms: list[float], poll_errors: dict[str, int]) -> dict[str, Any]:
+def fragment_figures(
+    fragment_ms: list[float],
+    poll_errors: dict[str, int],
+    fragment_at: list[float],
+    start_phase_end: float,
+) -> dict[str, Any]:
+    """The status fragment's p50/p95 over every poll, and over the polls after the start phase
+    (the 1,000 starts done, results coming in through the faults)."""
+    later = [ms for ms, at in zip(fragment_ms, fragment_at, strict=True) if at >= start_phase_end]
     return {
         "polls": len(fragment_ms),
         "p50_ms": round(percentile(fragment_ms, 0.5), 1) if fragment_ms else None,
         "p95_ms": round(percentile(fragment_ms, 0.95), 1) if fragment_ms else None,
+        "polls_after_start_phase": len(later),
+        "p50_ms_after_start_phase": round(percentile(later, 0.5), 1) if later else None,
+        "p95_ms_after_start_phase": round(percentile(later, 0.95), 1) if later else None,
         "errors": poll_errors,
     }
 
@@ -119,12 +151,19 @@ def print_verdict(figures: dict[str, Any]) -> None:
             f"{', purged' if unknown['purged_at_vcc'] else ''}): {unknown['cause']}"
             f"{'' if unknown['explained'] else '  <- NOT EXPLAINED'}"
         )
-    for name, seconds in figures.get("recovery_seconds", {}).items():
-        print(f"  recovery after {name}: {'never' if seconds is None else f'{seconds} s'}")
+    for name, recovery in figures.get("recovery_seconds", {}).items():
+        seconds = recovery["seconds"]
+        print(
+            f"  recovery after {name}: {'never' if seconds is None else f'{seconds} s'}"
+            f" (first result {recovery['first_result']} s after the end)"
+        )
     fragment = figures.get("status_fragment", {})
     print(
         f"  status fragment: {fragment.get('polls')} polls, p50 {fragment.get('p50_ms')} ms, "
-        f"p95 {fragment.get('p95_ms')} ms, errors {fragment.get('errors')}"
+        f"p95 {fragment.get('p95_ms')} ms, errors {fragment.get('errors')}; after the start "
+        f"phase: {fragment.get('polls_after_start_phase')} polls, p50 "
+        f"{fragment.get('p50_ms_after_start_phase')} ms, p95 "
+        f"{fragment.get('p95_ms_after_start_phase')} ms"
     )
     print(
         f"  start failures: {figures.get('start_failures')}; not completed at VCC: "

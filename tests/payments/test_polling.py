@@ -1,7 +1,9 @@
 """poller.next_read_at, claim_polls and record_polls: the poll schedule, claiming due
 payments, and what each read of a session does to its payment."""
 
+import os
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -292,3 +294,27 @@ def test_a_worker_runs_at_most_its_rounds_at_once(settings: Settings) -> None:
     Payment.objects.filter(pk=payment.pk).update(next_poll_at=timezone.now())
     assert poller.run_round(worker="worker-1") == {"unavailable": 1}
     assert Payment.objects.get(pk=payment.pk).poll_count == 2
+
+
+@pytest.mark.django_db
+def test_a_worker_started_again_after_a_kill_polls_at_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole worker SIGKILLed mid-round: its round slots stay taken until their lease ends.
+    Started again under the same name (a new main process), it polls at its next tick."""
+    from payments import tasks
+
+    settings.PAYMENT_POLL_ROUNDS = 1
+    retired = builders.flow(name="Retired", account="retired", is_default=False)
+    payment = builders.live_payment(flow=retired, next_poll_in=timedelta(seconds=-1))
+    worker = SimpleNamespace(request=SimpleNamespace(hostname="celery@desk-1"))
+    monkeypatch.setattr(os, "getppid", lambda: 4100)  # the worker that was killed
+    dead = poller._take_round_slot(tasks.worker_identity(worker))  # its round, never ended
+    try:
+        tasks._round(worker, "poll_due")
+        assert Payment.objects.get(pk=payment.pk).poll_count == 0  # its slots are still taken
+        monkeypatch.setattr(os, "getppid", lambda: 4200)  # started again
+        tasks._round(worker, "poll_due")
+        assert Payment.objects.get(pk=payment.pk).poll_count == 1
+    finally:
+        cache.delete(dead or "")
