@@ -255,7 +255,10 @@ def test_repeated_and_out_of_order_webhooks_change_the_order_once(
         (Source.SYSTEM, Kind.STATE_CHANGED),
         (Source.WEBHOOK, Kind.STATE_CHANGED),
     ]
-    assert set(events[3:]) <= {(Source.WEBHOOK, Kind.REPEATED)}
+    # Later reads only repeat what was applied. A delivery that rings while a round is
+    # reading makes a second round read too; when the first round has meanwhile confirmed
+    # every delivery, the second confirms none and its repeat is the poll's (CI saw it once).
+    assert set(events[3:]) <= {(Source.WEBHOOK, Kind.REPEATED), (Source.POLL, Kind.REPEATED)}
     late = WebhookDelivery.objects.get(body__contains='"InProgress"')
     assert late.error == "VCC has finished the session since"
 
