@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -110,7 +111,12 @@ def ring(session_guid: str) -> bool:
     round start soon, when its session is still read (live, or abandoned by its agent while
     open: states.READ_STATES). False when no such payment has this session."""
     now = timezone.now()
-    rung = Payment.objects.filter(session_guid=session_guid, state__in=READ_STATES)
+    # A live payment always (even one whose next read a lost message dropped); an abandoned
+    # one only while its session is still read: one the caller hung up on is settled.
+    still_read = Q(state=Payment.State.IN_PROGRESS) | Q(
+        state__in=READ_STATES, next_poll_at__isnull=False
+    )
+    rung = Payment.objects.filter(still_read, session_guid=session_guid)
     if not rung.update(next_poll_at=now, rung_at=now):
         return False
     if cache.add(KICK_KEY, 1, timeout=KICK_TIMEOUT):

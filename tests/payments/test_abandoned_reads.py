@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from pytest_django import Settings
 
-from payments import orders, poller, services
+from payments import orders, poller, services, webhooks
 from payments.models import Payment, PaymentEvent
 from payments.poller import Read
 from payments.vcc.errors import VccSessionNotFound
@@ -113,3 +113,28 @@ def test_a_webhook_result_for_an_abandoned_attempt_ends_the_reads() -> None:
     payment.refresh_from_db()
     assert payment.flagged and payment.next_poll_at is None
     assert poller.claim_due(limit=10) == []  # no second contradiction from a later read
+
+
+@pytest.mark.django_db
+def test_a_repeated_webhook_for_a_hung_up_session_does_not_read_it_again() -> None:
+    """A caller who hung up ends the attempt abandoned and its reads with it: VCC sending the
+    result again rings no read (the delivery is settled by a task), where an attempt its agent
+    abandoned while the session was open is read at once."""
+    hung_up = builders.live_payment()
+    assert hung_up.session_guid
+    services.apply_result(
+        payment_id=hung_up.pk,
+        status=session_status(
+            builders.session_body(hung_up.session_guid, decision=None), currency="GBP"
+        ),
+        source=PaymentEvent.Source.WEBHOOK,
+    )
+    hung_up.refresh_from_db()
+    assert (hung_up.state, hung_up.next_poll_at) == (State.ABANDONED, None)
+    assert not webhooks.ring(hung_up.session_guid)
+    hung_up.refresh_from_db()
+    assert hung_up.next_poll_at is None and poller.claim_due(limit=10) == []
+
+    left = abandoned()
+    assert left.session_guid and webhooks.ring(left.session_guid)
+    assert [claim.payment_id for claim in poller.claim_due(limit=10)] == [left.pk]
