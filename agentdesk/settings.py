@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "agentdesk.metrics.MetricsMiddleware",
     # The request id of every log line and enqueued task (agentdesk/logs.py).
     "agentdesk.logs.RequestIdMiddleware",
+    # An unchanged status poll answered from the cache, ahead of the session and the rest
+    # (agentdesk/desk/quickpoll.py).
+    "agentdesk.desk.quickpoll.UnchangedStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "agentdesk.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -355,6 +358,10 @@ PAYMENT_POLL_LEASE = timedelta(seconds=env.int("PAYMENT_POLL_LEASE_SECONDS", def
 # the worker's concurrency: a pool process stays free for webhooks).
 PAYMENT_POLL_THREADS = env.int("PAYMENT_POLL_THREADS", default=32)
 PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
+# At most this many reads a second by all workers together; 0, the default: no limit beyond
+# the workers' own (docs/results.md). For an account whose VCC asks us to read less: during a
+# webhook outage every live session is on the quick schedule, one read a second each.
+PAYMENT_POLL_MAX_READS_PER_SECOND = env.int("PAYMENT_POLL_MAX_READS_PER_SECOND", default=0)
 # While webhooks are healthy (docs/results.md, *Polling that respects VCC*: a delivery VCC
 # confirmed within WEBHOOK_HEALTHY_WINDOW, and no result since that the poller had to find
 # itself), a live session is read only this often: a safety net. Otherwise the schedule above.

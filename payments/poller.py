@@ -362,10 +362,11 @@ def _count_read(claim: Claim) -> None:
 def run_round(*, worker: str = "", limit: int = ROUND_SIZE) -> Counter[str] | None:
     """One round of the batch poller (celery beat starts one every tick): claim the live
     payments whose read is due (or due within half a tick, so that it is not a tick late),
-    most overdue first; read their sessions concurrently; act on each read. Says how many
-    ended which way, or None when `worker` runs PAYMENT_POLL_ROUNDS rounds already: kept
-    below the worker's concurrency, a pool process is always free for webhooks, and rounds
-    never pile up in the queue ahead of them when reads take longer than a tick."""
+    most overdue first, as many as this second's read budget allows (all workers together:
+    PAYMENT_POLL_MAX_READS_PER_SECOND); read their sessions concurrently; act on each read.
+    Says how many ended which way, or None when `worker` runs PAYMENT_POLL_ROUNDS rounds
+    already: kept below the worker's concurrency, a pool process is always free for webhooks,
+    and rounds never pile up in the queue ahead of them when reads take longer than a tick."""
     slot = _take_round_slot(worker)
     if slot is None:
         return None
@@ -379,9 +380,46 @@ def run_round(*, worker: str = "", limit: int = ROUND_SIZE) -> Counter[str] | No
                 "webhooks no longer healthy: %s reads pulled in", pulled.update(next_poll_at=now)
             )
         due_by = now + settings.PAYMENT_POLL_TICK / 2
-        return read_claimed(claim_due(limit=limit, due_by=due_by), healthy=healthy)
+        budget = take_read_budget(limit)
+        claims = claim_due(limit=budget.allowed, due_by=due_by) if budget.allowed else []
+        budget.give_back(budget.reserved - len(claims))
+        return read_claimed(claims, healthy=healthy)
     finally:
         cache.delete(slot)
+
+
+@dataclass(frozen=True)
+class ReadBudget:
+    """The reads a round may make this second (`allowed`), of the `reserved` it counted."""
+
+    key: str
+    reserved: int
+    allowed: int
+
+    def give_back(self, count: int) -> None:
+        """Uncount reads reserved but not made (over the limit, or not due)."""
+        if self.key and count > 0:
+            try:
+                cache.decr(self.key, count)
+            except Exception as error:  # the cache client's errors are its own
+                log.warning("poll read budget not given back: %s", error)
+
+
+def take_read_budget(wanted: int) -> ReadBudget:
+    """Reserve `wanted` reads of this second's PAYMENT_POLL_MAX_READS_PER_SECOND, counted for
+    all workers together in the cache, and say how many of them are allowed. With no limit, or
+    the cache down, a round is bounded by its size alone."""
+    limit = settings.PAYMENT_POLL_MAX_READS_PER_SECOND
+    if not limit:
+        return ReadBudget("", 0, wanted)
+    key = f"payments:poll-reads:{int(time.time())}"
+    try:
+        cache.add(key, 0, timeout=10)
+        before = cache.incr(key, wanted) - wanted
+    except Exception as error:
+        log.warning("poll read budget not counted: %s", error)
+        return ReadBudget("", 0, wanted)
+    return ReadBudget(key, wanted, max(0, min(wanted, limit - before)))
 
 
 def _take_round_slot(worker: str) -> str | None:

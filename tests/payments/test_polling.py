@@ -2,6 +2,7 @@
 payments, and what each read of a session does to its payment."""
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -318,3 +319,32 @@ def test_a_worker_started_again_after_a_kill_polls_at_once(
         assert Payment.objects.get(pk=payment.pk).poll_count == 1
     finally:
         cache.delete(dead or "")
+
+
+@pytest.mark.django_db
+def test_reads_a_second_stay_within_the_limit_for_all_workers_together(
+    settings: Settings,
+) -> None:
+    """A webhook outage with many sessions live: PAYMENT_POLL_MAX_READS_PER_SECOND reads a
+    second at most, however many rounds and workers ask; a round's unused reservation is given
+    back; the rest wait for the next second, most overdue first."""
+    settings.PAYMENT_POLL_MAX_READS_PER_SECOND = 3
+    retired = builders.flow(name="Retired", account="retired", is_default=False)
+
+    def due(ago: int) -> Payment:  # its read fails at once, and is due again a second later
+        return builders.live_payment(flow=retired, next_poll_in=timedelta(seconds=-ago))
+
+    time.sleep(1 - time.time() % 1)  # at the start of a second, so that it holds the rounds
+    due(10)
+    assert poller.run_round(worker="worker-1") == {"unavailable": 1}  # reserved 100, used 1
+    due(10)
+    assert poller.run_round(worker="worker-2") == {"unavailable": 1}
+    waiting = [due(60), due(50), due(40)]
+    assert poller.run_round(worker="worker-1") == {"unavailable": 1}  # the 3rd read this second
+    assert poller.run_round(worker="worker-2") == {}
+    counts = Payment.objects.filter(pk__in=[w.pk for w in waiting]).order_by("pk")
+    assert list(counts.values_list("poll_count", flat=True)) == [1, 0, 0]  # the most overdue
+    time.sleep(1 - time.time() % 1)
+    tally = poller.run_round(worker="worker-1")
+    assert tally is not None and tally.total() == 3
+    assert all(Payment.objects.get(pk=w.pk).poll_count == 1 for w in waiting)
