@@ -22,7 +22,7 @@ from agentdesk.shared import logcontext
 from agentdesk.shared.text import fit
 from agentdesk.staff.models import Agent
 from payments import metrics as payments_metrics
-from payments import webhook_health
+from payments import state_cache, webhook_health
 from payments.attempts import new_attempt, open_session
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.orders import PaymentBlocked
@@ -399,6 +399,8 @@ def _transition(
         if from_state in Payment.LIVE_STATES:
             payments_metrics.count_ended(payment, to_state)
     payment.save()
+    state_cache.forget(payment.pk)
+    state_cache.published(payment.pk, payment.agent_id, to_state)
     PaymentEvent.objects.create(
         payment=payment,
         source=source,

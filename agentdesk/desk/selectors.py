@@ -93,11 +93,11 @@ def own_payment(payment_id: int, agent: Agent) -> Payment:
     )
 
 
-def payment_state_for_status(payment_id: int, user_id: int) -> str | None:
-    """The state of the payment, if it is the signed-in user's own."""
+def payment_state_for_status(payment_id: int, user_id: int) -> tuple[str, int] | None:
+    """The state of the payment and its agent, if it is the signed-in user's own."""
     return (
         Payment.objects.filter(pk=payment_id, agent__user_id=user_id)
-        .values_list("state", flat=True)
+        .values_list("state", "agent_id")
         .first()
     )
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -56,3 +57,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 return response
             session[RENEWED_AT] = now  # saved below, renewing the idle timeout
         return super().process_response(request, response)
+
+
+def seconds_left(session: SessionBase) -> int:
+    """Whole seconds until the idle or the absolute timeout ends `session` unless something
+    renews it (0 for a session that is not signed in)."""
+    renewed, signed_in = session.get(RENEWED_AT), session.get(SIGNED_IN_AT)
+    if SESSION_KEY not in session or renewed is None or signed_in is None:
+        return 0
+    ends = min(renewed + settings.SESSION_COOKIE_AGE, signed_in + settings.SESSION_ABSOLUTE_SECONDS)
+    return max(0, int(ends - time.time()))
