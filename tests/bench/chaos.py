@@ -42,7 +42,7 @@ from typing import Any
 
 from tests.bench import chaos_report
 from tests.bench.chaos_desks import open_desks
-from tests.bench.chaos_parts import OwnPostgres, children
+from tests.bench.chaos_parts import CpuByPart, OwnPostgres, children
 from tests.bench.results import OUT, WORKDIR, Bench
 from tests.bench.results_report import load_average
 from tests.realparts import ROOT, Process, free_port, wait_for
@@ -61,6 +61,10 @@ COMPLETE_SECONDS = float(
 WEBHOOK_RETRY = float(os.environ.get("BENCH_CHAOS_WEBHOOK_RETRY", "10"))
 SETTLE_SECONDS = float(os.environ.get("BENCH_CHAOS_SETTLE_SECONDS", "180"))
 PG_PORT = int(os.environ.get("BENCH_CHAOS_PG_PORT", "0")) or free_port()
+# Results announced by webhook and confirmed before the desks start, as on a contact centre's
+# working day (webhooks healthy: polling is the safety net); 0 starts cold, with every live
+# session read every second until the first confirmation (payments/webhook_health.py).
+WARM_UP = int(os.environ.get("BENCH_CHAOS_WARM_UP", "5"))
 # Outcomes the sandbox is told, in proportion; "never": the caller never keys.
 OUTCOMES = ["approved"] * 12 + ["declined"] * 3 + ["hangup"] * 2 + ["review", "never", "never"]
 DATABASE_NAME = "agentdesk_bench_chaos"
@@ -160,6 +164,26 @@ class ChaosBench(Bench):
         ]
         orders = [builders.order().pk for _ in range(PAYMENTS)]
         return agents, orders, flow.pk
+
+    def warm_up(self) -> None:
+        """WARM_UP payments started, approved at VCC, announced by webhook and confirmed
+        before the desks open, so that webhooks are healthy as on a working day. They are
+        not the desks' and are not compared."""
+        from payments import webhook_health
+        from payments.models import Payment
+
+        ids = self.start_payments(WARM_UP)
+        for guid in Payment.objects.filter(pk__in=ids).values_list("session_guid", flat=True):
+            self.sandbox.complete(str(guid), "approved")
+        wait_for(webhook_health.healthy, timeout=60, interval=0.2, what="webhooks healthy")
+
+    def cpu_parts(self) -> CpuByPart:
+        ports = {
+            self.vcc_port: "VCC sandbox (gunicorn)",
+            self.web_port: "web for the desks (gunicorn)",
+            self.hook_port: "web for the webhook (gunicorn)",
+        }
+        return CpuByPart(ports, str(self.postgres_server.datadir), self.redis.port)
 
     def complete_all(self, ids: list[int]) -> tuple[dict[str, str], dict[str, int]]:
         """Tell the sandbox each session's outcome at a random moment of the completion phase;
@@ -279,7 +303,12 @@ def run() -> None:
 
         django.setup()
         bench.start_servers()
+        if WARM_UP:
+            bench.warm_up()
+        cpu = bench.cpu_parts()
+        cpu.start()
         agents, orders, flow_id = bench.desks_and_orders()
+        cpu_before = cpu.totals()
         print(f"chaos: {DESKS} desks start {PAYMENTS} payments ...", flush=True)
         desks, seen, stop = open_desks(
             web_url=bench.web_url,
@@ -290,6 +319,7 @@ def run() -> None:
         )
         time.sleep(START_SECONDS + 5)
         start_phase_end = time.monotonic()
+        cpu_at_start_phase_end = cpu.totals()
         ids = list(seen.started)
         print(f"chaos: {len(ids)} started; completing them through the faults ...", flush=True)
         faults = threading.Thread(target=bench.chaos, daemon=True)
@@ -304,6 +334,9 @@ def run() -> None:
         for desk in desks:
             desk.join(5)  # its last poll done
         figures["start_failures"] = seen.start_failures
+        figures["cpu_seconds"] = chaos_report.cpu_by_phase(
+            cpu_before, cpu_at_start_phase_end, cpu.totals()
+        )
         figures["verdict"] = chaos_report.compare(ids, told)
         figures["recovery_seconds"] = chaos_report.recovery_seconds(ids, bench.faults_done)
         figures["status_fragment"] = chaos_report.fragment_figures(

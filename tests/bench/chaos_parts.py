@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from tests.realparts import wait_for
@@ -76,3 +77,72 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return found
+
+
+class CpuByPart(threading.Thread):
+    """The CPU each part of the run used: every second, every process's CPU so far
+    (/proc/<pid>/stat), kept by pid so that a process killed mid-run keeps what it used until
+    its last sample, and summed by part on demand. The parts: the gunicorns by the port they
+    serve (`ports`: port -> name, from WEB_BIND in their environment), the Celery worker and
+    beat, the bench's own PostgreSQL (`pg_datadir`) and Redis, and this process (the desks'
+    driver and the sandbox's control calls). Anything else on the machine is not counted."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, ports: dict[int, str], pg_datadir: str, redis_port: int) -> None:
+        super().__init__(daemon=True)
+        self.ports, self.pg_datadir, self.redis_port = ports, pg_datadir, redis_port
+        self.used: dict[int, tuple[str, float]] = {}
+        self.roles: dict[int, str | None] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.sample()
+
+    def totals(self) -> dict[str, float]:
+        self.sample()
+        out: dict[str, float] = {}
+        for role, seconds in list(self.used.values()):
+            out[role] = out.get(role, 0.0) + seconds
+        return dict(sorted(out.items(), key=lambda item: -item[1]))
+
+    def sample(self) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                role = self.role(pid, int(fields[1]))
+            except (OSError, IndexError, ValueError):
+                continue
+            if role is not None:
+                self.used[pid] = (role, (int(fields[11]) + int(fields[12])) / self.TICK)
+
+    def role(self, pid: int, ppid: int) -> str | None:
+        if pid not in self.roles:
+            self.roles[pid] = self.find_role(pid, ppid)
+        return self.roles[pid]
+
+    def find_role(self, pid: int, ppid: int) -> str | None:
+        if pid == os.getpid():
+            return "bench (desks' driver, sandbox control)"
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if "redis-server" in cmdline:
+            return "Redis" if f":{self.redis_port}" in cmdline else None
+        if self.pg_datadir in cmdline:
+            return "PostgreSQL"
+        if cmdline.startswith("postgres: ") and not cmdline.startswith("postgres: 15/"):
+            parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
+            return "PostgreSQL" if self.pg_datadir.encode() in parent else None
+        if "celery" in cmdline:
+            return "Celery beat" if " beat" in cmdline else "Celery worker"
+        if "gunicorn" in cmdline:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            for item in environ:
+                if item.startswith(b"WEB_BIND="):
+                    port = int(item.rsplit(b":", 1)[1])
+                    return self.ports.get(port)
+        return None

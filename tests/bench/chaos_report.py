@@ -138,6 +138,17 @@ def fragment_figures(
     }
 
 
+def cpu_by_phase(
+    before: dict[str, float], start_end: dict[str, float], end: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """CPU seconds each part used in the start phase and after it (CpuByPart's totals)."""
+
+    def used(since: dict[str, float], until: dict[str, float]) -> dict[str, float]:
+        return {part: round(until[part] - since.get(part, 0.0), 1) for part in until}
+
+    return {"start_phase": used(before, start_end), "after_start_phase": used(start_end, end)}
+
+
 def print_verdict(figures: dict[str, Any]) -> None:
     verdict = figures.get("verdict", {})
     print("\nchaos: the verdict (goal: 0 / 0 / 0 / 0, recovery < 30 s, fragment p95 <= 50 ms)")
@@ -165,6 +176,9 @@ def print_verdict(figures: dict[str, Any]) -> None:
         f"{fragment.get('p50_ms_after_start_phase')} ms, p95 "
         f"{fragment.get('p95_ms_after_start_phase')} ms"
     )
+    for phase, parts in figures.get("cpu_seconds", {}).items():
+        shares = ", ".join(f"{part} {seconds}" for part, seconds in parts.items())
+        print(f"  CPU seconds, {phase.replace('_', ' ')}: {shares}")
     print(
         f"  start failures: {figures.get('start_failures')}; not completed at VCC: "
         f"{figures.get('not_completed')}; load average {figures.get('load_average_1min_before')}"
