@@ -39,6 +39,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.crypto import salted_hmac
 
+from agentdesk.shared.logcontext import NOT_ACCESS_LOGGED
 from agentdesk.staff.sessions import seconds_left
 from payments import state_cache
 from payments.states import FINAL_STATES
@@ -111,6 +112,7 @@ class UnchangedStatusMiddleware:
         if agent_id is None or found.get(state) != state_cache.value(agent_id, seen):
             return None
         request.resolver_match = match  # timed as the view it stands for (agentdesk/metrics.py)
+        request.META[NOT_ACCESS_LOGGED] = True  # nor written to the access log (gunicorn.py)
         response = HttpResponse(status=204)
         add_never_cache_headers(response)
         patch_vary_headers(response, ("Cookie",))

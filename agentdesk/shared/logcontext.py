@@ -14,6 +14,9 @@ from contextvars import ContextVar
 from agentdesk.shared.cards import holds_card_number
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Set in a request's WSGI environ, it keeps the request out of gunicorn's access log
+# (agentdesk/gunicorn.py): the desks' unchanged status polls, 200 a second for 200 desks.
+NOT_ACCESS_LOGGED = "agentdesk.not_access_logged"
 # What a request id from outside may look like (a proxy's UUID or similar): nothing else is
 # trusted into a log line.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")

@@ -99,6 +99,7 @@ class ChaosBench(Bench):
         )
         self.server_env = {**os.environ, "LOG_LEVEL": "INFO"}
         self.faults_done: list[tuple[str, Any]] = []
+        self.fault_windows: list[tuple[str, float, float]] = []
 
     def prepare_database(self) -> None:
         import psycopg
@@ -221,12 +222,14 @@ class ChaosBench(Bench):
         from django.utils import timezone
 
         print(f"chaos: {name}", flush=True)
+        began = time.monotonic()
         try:
             act()
         except Exception as error:  # recorded; the bench goes on to the next fault
             name += f" (failed: {type(error).__name__}: {error})"[:200]
         self.faults_done.append((name, timezone.now()))
         time.sleep(GAP)
+        self.fault_windows.append((name, began, time.monotonic()))  # the fault and the gap after
 
     def kill_pool_process(self) -> None:
         pool = children(self.worker.pid)
@@ -341,6 +344,9 @@ def run() -> None:
         figures["recovery_seconds"] = chaos_report.recovery_seconds(ids, bench.faults_done)
         figures["status_fragment"] = chaos_report.fragment_figures(
             seen.fragment_ms, seen.poll_errors, seen.fragment_at, start_phase_end
+        )
+        figures["status_fragment_by_fault"] = chaos_report.fragment_by_window(
+            seen.fragment_ms, seen.fragment_at, bench.fault_windows
         )
     finally:
         stop.set()

@@ -138,6 +138,23 @@ def fragment_figures(
     }
 
 
+def fragment_by_window(
+    fragment_ms: list[float], fragment_at: list[float], windows: list[tuple[str, float, float]]
+) -> dict[str, dict[str, Any]]:
+    """The fragment's p50/p95 over the polls made during each fault and the gap after it."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, began, ended in windows:
+        during = [
+            ms for ms, at in zip(fragment_ms, fragment_at, strict=True) if began <= at < ended
+        ]
+        out[name] = {
+            "polls": len(during),
+            "p50_ms": round(percentile(during, 0.5), 1) if during else None,
+            "p95_ms": round(percentile(during, 0.95), 1) if during else None,
+        }
+    return out
+
+
 def cpu_by_phase(
     before: dict[str, float], start_end: dict[str, float], end: dict[str, float]
 ) -> dict[str, dict[str, float]]:
@@ -176,6 +193,11 @@ def print_verdict(figures: dict[str, Any]) -> None:
         f"{fragment.get('p50_ms_after_start_phase')} ms, p95 "
         f"{fragment.get('p95_ms_after_start_phase')} ms"
     )
+    for name, window in figures.get("status_fragment_by_fault", {}).items():
+        print(
+            f"  status fragment during {name} and the gap after: {window['polls']} polls, "
+            f"p50 {window['p50_ms']} ms, p95 {window['p95_ms']} ms"
+        )
     for phase, parts in figures.get("cpu_seconds", {}).items():
         shares = ", ".join(f"{part} {seconds}" for part, seconds in parts.items())
         print(f"  CPU seconds, {phase.replace('_', ' ')}: {shares}")

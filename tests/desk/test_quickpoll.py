@@ -2,6 +2,8 @@
 session, "unchanged" comes from the cache with no query; a change made by the state machine is
 seen at the next poll; and nobody the full poll would refuse hears anything from it."""
 
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -121,3 +123,25 @@ def test_with_the_cache_down_the_full_poll_answers(
     assert quick(agent_client, live) == (204, 3)
     assert quick(agent_client, live) == (204, 3)
     assert poll(agent_client, live, seen=State.STARTING).status_code == 200
+
+
+def test_the_quick_answers_stay_out_of_the_access_log(
+    agent_client: Client, live: Payment, tmp_path: Any
+) -> None:
+    """gunicorn's logger as our config sets it up, writing to a file: the full poll is logged,
+    the unchanged answers from the cache are not (200 desks would write 17 million a day)."""
+    from gunicorn.config import Config
+
+    from agentdesk import gunicorn as web
+
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    config.set("access_log_format", web.access_log_format)
+    log = web.logger_class(config)
+    answered = timedelta(milliseconds=2)
+    for response in (poll(agent_client, live), poll(agent_client, live), poll(agent_client, live)):
+        environ = {**response.wsgi_request.META, "RAW_URI": response.wsgi_request.path}
+        sent = SimpleNamespace(status=f"{response.status_code} No Content", headers=[], sent=0)
+        log.access(sent, SimpleNamespace(headers=[]), environ, answered)
+    lines = (tmp_path / "access.log").read_text().splitlines()
+    assert len(lines) == 1 and f"GET /desk/payments/{live.pk}/status/ HTTP/1.1" in lines[0]
