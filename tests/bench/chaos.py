@@ -306,11 +306,11 @@ def run() -> None:
 
         django.setup()
         bench.start_servers()
-        if WARM_UP:
+        agents, orders, flow_id = bench.desks_and_orders()
+        if WARM_UP:  # last, so that webhooks are still healthy when the desks start
             bench.warm_up()
         cpu = bench.cpu_parts()
         cpu.start()
-        agents, orders, flow_id = bench.desks_and_orders()
         cpu_before = cpu.totals()
         print(f"chaos: {DESKS} desks start {PAYMENTS} payments ...", flush=True)
         desks, seen, stop = open_desks(
@@ -321,10 +321,18 @@ def run() -> None:
             start_window=START_SECONDS,
         )
         time.sleep(START_SECONDS + 5)
+        seen.starts_closed.set()
         start_phase_end = time.monotonic()
         cpu_at_start_phase_end = cpu.totals()
+        figures["started_in_start_phase"] = len(seen.started)
+        # The starts still being answered are waited for and compared too: none is left live.
+        wait_for(lambda: seen.starts_in_flight == 0, timeout=60, what="the last starts")
         ids = list(seen.started)
-        print(f"chaos: {len(ids)} started; completing them through the faults ...", flush=True)
+        print(
+            f"chaos: {figures['started_in_start_phase']} started in the start phase, "
+            f"{len(ids)} with those answered after it; completing them through the faults ...",
+            flush=True,
+        )
         faults = threading.Thread(target=bench.chaos, daemon=True)
         faults.start()
         told, figures["not_completed"] = bench.complete_all(ids)

@@ -34,6 +34,10 @@ class DeskFigures:
     # When each of those polls began (time.monotonic()), to tell the start phase's from the rest.
     fragment_at: list[float] = field(default_factory=list)
     poll_errors: dict[str, int] = field(default_factory=dict)
+    # Set when the start phase ends: a desk then starts nothing more (the orders it did not
+    # start in time are not started later, when they would load the faults' phase unmeasured).
+    starts_closed: threading.Event = field(default_factory=threading.Event)
+    starts_in_flight: int = 0
 
     @staticmethod
     def count(counts: dict[str, int], reason: str) -> None:
@@ -161,6 +165,8 @@ class Desk:
         # The desks' requests spread over the second, as agents do not click in step.
         await asyncio.sleep(self.offset)
         while not stop.is_set():
+            if self.figures.starts_closed.is_set():
+                pending.clear()
             if pending and time.monotonic() >= began + gap * (len(self.orders) - len(pending)):
                 await self.start_payment(pending.pop(0))
             elif self.poll_path is not None:
@@ -172,6 +178,13 @@ class Desk:
         self.http.close()
 
     async def start_payment(self, order_id: int) -> None:
+        self.figures.starts_in_flight += 1
+        try:
+            await self.start_one(order_id)
+        finally:
+            self.figures.starts_in_flight -= 1
+
+    async def start_one(self, order_id: int) -> None:
         base = f"/desk/orders/{order_id}/"
         try:
             screen = await self.http.request("GET", base)

@@ -202,6 +202,10 @@ def print_verdict(figures: dict[str, Any]) -> None:
         shares = ", ".join(f"{part} {seconds}" for part, seconds in parts.items())
         print(f"  CPU seconds, {phase.replace('_', ' ')}: {shares}")
     print(
+        f"  started in the start phase: {figures.get('started_in_start_phase')} of "
+        f"{figures.get('payments')}"
+    )
+    print(
         f"  start failures: {figures.get('start_failures')}; not completed at VCC: "
         f"{figures.get('not_completed')}; load average {figures.get('load_average_1min_before')}"
         f" -> {figures.get('load_average_1min_after')}; {figures.get('seconds')} s in all"
