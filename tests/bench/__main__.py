@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 # Each entry is a module of tests.bench with a main() that prints its figures.
-BENCHMARKS: list[str] = ["admin_history", "desk", "links", "readyz", "results"]
+BENCHMARKS: list[str] = ["admin_history", "desk", "links", "poll", "readyz", "results"]
 # Run only when named (`make bench BENCH=chaos`): long, and it restarts servers of its own.
 ON_REQUEST: list[str] = ["chaos"]
 
