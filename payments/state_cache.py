@@ -1,5 +1,5 @@
 """Each payment's state and owner in the cache, so that the desk's status poll can say
-"unchanged" without the database (agentdesk/desk/quickpoll.py; docs/performance.md).
+"unchanged" without the database (agentdesk/desk/quickpoll.py).
 
 One key per payment, `payments:state:<id>`, holding "<agent id>:<state>". Written by the state
 machine itself when a change commits (`published`), and filled in by the slow status poll when

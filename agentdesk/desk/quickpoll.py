@@ -1,5 +1,6 @@
 """The status poll's quick answer: "unchanged" (204) from one cache round trip, ahead of the
-session, the user, the second factor and every other middleware (docs/performance.md).
+session, the user, the second factor and every other middleware (docs/security.md; its cost:
+docs/benchmarks.md, `poll`).
 
 Every open desk asks for its payment's status every second, and almost every answer is "the
 state you show is still the state". The full answer reads the session, the user and the payment
