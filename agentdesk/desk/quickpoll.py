@@ -12,9 +12,11 @@ state you show is still the state". The full answer reads the session, the user 
 - the payment's state and owner, `payments:state:<id>` → "<agent id>:<state>" (payments/
   state_cache.py), written by the state machine whenever a change commits.
 
-Only when both are there, the agents match and the state is the one the page shows (`seen`)
-does it answer 204; anything else (no cookie, a key missing or expired, the cache down, another
-state) goes down the stack to the full poll, which answers as before and writes the grant again.
+Only when the grant is there, the agents match and the state is the one the page shows (`seen`)
+does it answer 204. A state that has left the cache (it expires every 30 s) is read again with
+one query for that agent's payment, without the session's and the user's. Anything else (no
+cookie, no grant, the cache down, another state) goes down the stack to the full poll, which
+answers as before and writes the grant again.
 The grant names no payment: a session that is granted may hear "unchanged" about any payment of
 its own agent, which is exactly what the full poll would tell it.
 
@@ -34,12 +36,14 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.crypto import salted_hmac
 
+from agentdesk.desk import selectors
 from agentdesk.shared.logcontext import NOT_ACCESS_LOGGED
 from agentdesk.staff.sessions import seconds_left
 from payments import state_cache
@@ -110,7 +114,10 @@ class UnchangedStatusMiddleware:
         except Exception:  # the cache down: the full poll answers
             return None
         agent_id = found.get(grant)
-        if agent_id is None or found.get(state) != state_cache.value(agent_id, seen):
+        if agent_id is None:
+            return None
+        known = found.get(state) or self.state_from_database(match.kwargs["payment_id"], agent_id)
+        if known != state_cache.value(agent_id, seen):
             return None
         request.resolver_match = match  # timed as the view it stands for (agentdesk/metrics.py)
         request.META[NOT_ACCESS_LOGGED] = True  # nor written to the access log (gunicorn.py)
@@ -118,3 +125,17 @@ class UnchangedStatusMiddleware:
         add_never_cache_headers(response)
         patch_vary_headers(response, ("Cookie",))
         return response
+
+    @staticmethod
+    def state_from_database(payment_id: int, agent_id: int) -> str | None:
+        """A granted session's payment whose state has left the cache (it expires every
+        state_cache.TIMEOUT): one query by the payment's key, for that agent's payment only,
+        rather than the session's, the user's and the state's."""
+        try:
+            current = selectors.payment_state_of_agent(payment_id, agent_id)
+        except DatabaseError:  # the full poll answers, and says what is wrong
+            return None
+        if current is None:
+            return None
+        state_cache.remember(payment_id, agent_id, current)
+        return state_cache.value(agent_id, current)

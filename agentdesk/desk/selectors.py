@@ -102,6 +102,15 @@ def payment_state_for_status(payment_id: int, user_id: int) -> tuple[str, int] |
     )
 
 
+def payment_state_of_agent(payment_id: int, agent_id: int) -> str | None:
+    """The state of the payment, if it is that agent's (the quick status poll's one query)."""
+    return (
+        Payment.objects.filter(pk=payment_id, agent_id=agent_id)
+        .values_list("state", flat=True)
+        .first()
+    )
+
+
 def payment_for_status(payment_id: int, user_id: int) -> Payment | None:
     """The status poll's one query: the payment with its flow and its order as `order` reads
     it (caller, billing address, `blocking_state`), if it is the signed-in user's own."""

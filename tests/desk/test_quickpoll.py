@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from agentdesk.staff.models import Agent
-from payments import services
+from payments import services, state_cache
 from payments.models import Order, Payment, PaymentEvent, PaymentFlow
 from payments.vcc.parsing import session_status
 from tests import builders
@@ -63,6 +64,23 @@ def test_after_one_full_poll_unchanged_costs_no_query_and_a_change_is_seen_at_on
     response = poll(agent_client, live)
     assert response.status_code == 286
     assert '">Approved</span> The order is paid.</p>' in response.content.decode()
+
+
+def test_a_state_that_left_the_cache_costs_one_query_not_the_whole_stack(
+    agent_client: Client, live: Payment
+) -> None:
+    agent_client.get("/desk/")
+    assert quick(agent_client, live) == (204, 3)
+    cache.delete(state_cache.key(live.pk))  # as its 30 s in the cache run out
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(agent_client, live).status_code == 204
+    (query,) = queries.captured_queries  # the state of the agent's payment, nothing else
+    assert 'FROM "payments_payment"' in query["sql"] and "django_session" not in query["sql"]
+    assert quick(agent_client, live) == (204, 0)  # and in the cache again
+    # Changed meanwhile, behind the cache's back: the full poll renders it.
+    Payment.objects.filter(pk=live.pk).update(state=State.DECLINED)
+    cache.delete(state_cache.key(live.pk))
+    assert poll(agent_client, live).status_code == 286
 
 
 def test_a_page_showing_another_state_gets_the_full_panel(
