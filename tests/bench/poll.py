@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.bench.results_report import load_average
+from tests.bench.throwaway import throwaway_database
 from tests.realparts import ROOT, free_port, wait_for
 
 DESKS = int(os.environ.get("BENCH_POLL_DESKS", "100"))
@@ -32,28 +34,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def load_average() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 def main() -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentdesk.settings")
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        print("poll: needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); skipped")
-        return
-    base = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{base}_bench_poll"
-    print(f"load average (1 min) before: {load_average()}", flush=True)
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database("poll") as name:
+        if name is None:
+            return
         desks = make_desks()
         url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
         print(f"{DESKS} desks, a poll every {PERIOD} s each for {SECONDS:g} s; gunicorn: 1 x 8")
@@ -71,8 +55,6 @@ def main() -> None:
                 flush=True,
             )
         print(f"load average (1 min) after: {load_average()}")
-    finally:
-        connection.creation.destroy_test_db(base, verbosity=0)
 
 
 def make_desks() -> list[tuple[str, int]]:

@@ -15,73 +15,61 @@ processes would cost. `/healthz` for comparison.
 import os
 import statistics
 import time
-from pathlib import Path
+
+from tests.bench.results_report import load_average
+from tests.bench.throwaway import throwaway_database
 
 PROBES = int(os.environ.get("BENCH_PROBES", "1000"))
 # Heartbeats are written this often, as the worker and beat do (every second).
 HEARTBEAT_EVERY = 1.0
 
 
-def load_average() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 def main() -> None:
-    import django
+    with throwaway_database("readyz") as name:
+        if name is not None:
+            measure()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentdesk.settings")
-    django.setup()
-    from django.conf import settings
+
+def measure() -> None:
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
     from agentdesk import health
     from payments import health as payments_health
 
-    setup_test_environment()
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        print("readyz: needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); skipped")
-        return
-    base = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{base}_bench_readyz"
-    print(f"load average (1 min) before: {load_average()}", flush=True)
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        client = Client()
-        beat = 0.0
+    client = Client()
+    beat = 0.0
 
-        def probe(path: str) -> tuple[float, float, int, int]:
-            nonlocal beat
-            if time.monotonic() - beat >= HEARTBEAT_EVERY:
-                health.record_worker_heartbeat("bench@worker")
-                payments_health.record_beat_tick()
-                beat = time.monotonic()
-            with CaptureQueriesContext(connection) as queries:
-                cpu, wall = time.process_time(), time.perf_counter()
-                response = client.get(path)
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            return wall * 1000, cpu * 1000, response.status_code, len(queries)
+    def probe(path: str) -> tuple[float, float, int, int]:
+        nonlocal beat
+        if time.monotonic() - beat >= HEARTBEAT_EVERY:
+            health.record_worker_heartbeat("bench@worker")
+            payments_health.record_beat_tick()
+            beat = time.monotonic()
+        with CaptureQueriesContext(connection) as queries:
+            cpu, wall = time.process_time(), time.perf_counter()
+            response = client.get(path)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return wall * 1000, cpu * 1000, response.status_code, len(queries)
 
-        print(f"{PROBES} probes each, after one warm-up; ms per probe (server's whole cost)")
-        print(f"{'probe':10} {'median':>8} {'p95':>8} {'p99':>8} {'CPU ms':>8} {'queries':>8}")
-        for path in (health.READYZ, health.HEALTHZ):
-            probe(path)
-            runs = [probe(path) for _ in range(PROBES)]
-            statuses = {status for _, _, status, _ in runs}
-            times = sorted(wall for wall, _, _, _ in runs)
-            cuts = statistics.quantiles(times, n=100)
-            cpu = statistics.mean(c for _, c, _, _ in runs)
-            queries = max(q for _, _, _, q in runs)
+    print(f"{PROBES} probes each, after one warm-up; ms per probe (server's whole cost)")
+    print(f"{'probe':10} {'median':>8} {'p95':>8} {'p99':>8} {'CPU ms':>8} {'queries':>8}")
+    for path in (health.READYZ, health.HEALTHZ):
+        probe(path)
+        runs = [probe(path) for _ in range(PROBES)]
+        statuses = {status for _, _, status, _ in runs}
+        times = sorted(wall for wall, _, _, _ in runs)
+        cuts = statistics.quantiles(times, n=100)
+        cpu = statistics.mean(c for _, c, _, _ in runs)
+        queries = max(q for _, _, _, q in runs)
+        print(
+            f"{path:10} {statistics.median(times):8.2f} {cuts[94]:8.2f} {cuts[98]:8.2f} "
+            f"{cpu:8.2f} {queries:8d}   status {sorted(statuses)}"
+        )
+        if path == health.READYZ:
             print(
-                f"{path:10} {statistics.median(times):8.2f} {cuts[94]:8.2f} {cuts[98]:8.2f} "
-                f"{cpu:8.2f} {queries:8d}   status {sorted(statuses)}"
+                f"  a balancer probing once a second costs {cpu / 10:.2f} % of one core "
+                "per web process"
             )
-            if path == health.READYZ:
-                print(
-                    f"  a balancer probing once a second costs {cpu / 10:.2f} % of one core "
-                    "per web process"
-                )
-        print(f"load average (1 min) after: {load_average()}")
-    finally:
-        connection.creation.destroy_test_db(base, verbosity=0)
+    print(f"load average (1 min) after: {load_average()}")
