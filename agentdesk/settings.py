@@ -362,6 +362,13 @@ PAYMENT_POLL_ROUNDS = env.int("PAYMENT_POLL_ROUNDS", default=2)
 # the workers' own (docs/results.md). For an account whose VCC asks us to read less: during a
 # webhook outage every live session is on the quick schedule, one read a second each.
 PAYMENT_POLL_MAX_READS_PER_SECOND = env.int("PAYMENT_POLL_MAX_READS_PER_SECOND", default=0)
+if PAYMENT_POLL_MAX_READS_PER_SECOND < 0:  # a negative ceiling would stop every read
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "PAYMENT_POLL_MAX_READS_PER_SECOND: give the most reads a second (0 for no limit), "
+        f"not {PAYMENT_POLL_MAX_READS_PER_SECOND}."
+    )
 # While webhooks are healthy (docs/results.md, *Polling that respects VCC*: a delivery VCC
 # confirmed within WEBHOOK_HEALTHY_WINDOW, and no result since that the poller had to find
 # itself), a live session is read only this often: a safety net. Otherwise the schedule above.

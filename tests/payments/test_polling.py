@@ -2,6 +2,8 @@
 payments, and what each read of a session does to its payment."""
 
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -348,3 +350,17 @@ def test_reads_a_second_stay_within_the_limit_for_all_workers_together(
     tally = poller.run_round(worker="worker-1")
     assert tally is not None and tally.total() == 3
     assert all(Payment.objects.get(pk=w.pk).poll_count == 1 for w in waiting)
+
+
+@pytest.mark.parametrize(("value", "says"), [("-5", "not -5"), ("lots", "invalid literal")])
+def test_a_read_ceiling_that_is_not_a_count_stops_the_app_starting(value: str, says: str) -> None:
+    """A negative ceiling would stop every read in silence: the settings refuse it, as they
+    refuse a word, before any process starts."""
+    started = subprocess.run(
+        [sys.executable, "-c", "import agentdesk.settings"],
+        env={**os.environ, "PAYMENT_POLL_MAX_READS_PER_SECOND": value},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode != 0 and says in started.stderr
